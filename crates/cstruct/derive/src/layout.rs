@@ -299,7 +299,10 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
     for attr in &f.attrs {
         if attr.path().is_ident("bits") {
             if bits.is_some() {
-                return Err(syn::Error::new(attr.span(), "#[bits] given twice on one field"));
+                return Err(syn::Error::new(
+                    attr.path().span(),
+                    "#[bits] given twice on one field",
+                ));
             }
             let lit: syn::LitInt = attr.parse_args().map_err(|_| {
                 syn::Error::new(attr.span(), "expected #[bits(N)] with N an integer literal")
@@ -308,7 +311,7 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
             if n == 0 {
                 return Err(syn::Error::new(lit.span(), "a bitfield needs at least one bit"));
             }
-            bits = Some((n, attr.span()));
+            bits = Some((n, lit.span()));
         } else if attr.path().is_ident("cstruct") {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("little") || meta.path.is_ident("big") {
@@ -421,7 +424,7 @@ fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
             let total = total + n;
             if total > 64 {
                 return Err(syn::Error::new(
-                    span,
+                    f.ident.span(),
                     format!(
                         "bitfield group starting at `{}` grows to {total} bits; a group that \
                          ends on a byte boundary may be at most 64 bits",
@@ -501,16 +504,19 @@ fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
 
 fn unaligned_group(fields: &[FieldDef], first: usize, last: usize, total: u32) -> syn::Error {
     let missing = 8 - total % 8;
-    let span = fields[last]
-        .bits
-        .map(|(_, s)| s)
-        .unwrap_or_else(|| fields[last].ident.span());
-    syn::Error::new(
-        span,
+    let which = if first == last {
+        format!("bitfield `{}` covers", fields[last].ident)
+    } else {
         format!(
-            "bitfields `{}`..=`{}` cover {total} bits, which is not a whole number of bytes: \
-             a bitfield group must end on a byte boundary ({missing} more bit(s) needed)",
+            "bitfields `{}` to `{}` cover",
             fields[first].ident, fields[last].ident
+        )
+    };
+    syn::Error::new(
+        fields[last].ident.span(),
+        format!(
+            "{which} {total} bits, which is not a whole number of bytes: a bitfield group \
+             must end on a byte boundary ({missing} more bit(s) needed)"
         ),
     )
 }

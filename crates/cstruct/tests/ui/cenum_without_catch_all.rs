@@ -1,0 +1,10 @@
+use unistack_cstruct::CEnum;
+
+#[derive(CEnum, Clone, Copy)]
+#[repr(u8)]
+enum Kind {
+    A = 1,
+    B = 2,
+}
+
+fn main() {}
