@@ -13,7 +13,11 @@ use unistack_cstruct::{CEnum, Span};
 type Setter = (&'static str, &'static dyn Fn(&mut [u8], u64, u32) -> bool);
 
 fn mask(bits: u32) -> u64 {
-    if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
 }
 
 /// SplitMix64: deterministic filler bytes from a seed.
@@ -83,7 +87,11 @@ macro_rules! nested {
 }
 
 fn span_of(fields: &[(&str, Span)], name: &str) -> Span {
-    fields.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).expect("field listed")
+    fields
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .expect("field listed")
 }
 
 /// For each field: set it from `seeds[i]` on a copy of `base`; the getter must return the
@@ -94,12 +102,20 @@ fn check_fields(
     setters: &[Setter],
     seeds: &[u64],
 ) -> Result<(), TestCaseError> {
-    prop_assert_eq!(fields.len(), setters.len(), "every field has a setter under test");
+    prop_assert_eq!(
+        fields.len(),
+        setters.len(),
+        "every field has a setter under test"
+    );
     for (i, (name, set)) in setters.iter().enumerate() {
         let span = span_of(fields, name);
         let mut after = base.to_vec();
         let seed = seeds[i % seeds.len()].rotate_left(i as u32);
-        prop_assert!(set(&mut after, seed, span.bits), "{} does not round-trip", name);
+        prop_assert!(
+            set(&mut after, seed, span.bits),
+            "{} does not round-trip",
+            name
+        );
         for (j, (a, b)) in base.iter().zip(&after).enumerate() {
             let outside = !span.bit_mask(j);
             prop_assert_eq!(

@@ -114,9 +114,21 @@ fn every_truncation_is_a_typed_error() {
     for len in 0..SYN.len() {
         let r = Ipv4Packet::new_checked(&SYN[..len]);
         if len < 20 {
-            assert_eq!(r, Err(Error::Truncated { needed: 20, got: len }));
+            assert_eq!(
+                r,
+                Err(Error::Truncated {
+                    needed: 20,
+                    got: len
+                })
+            );
         } else if len < 60 {
-            assert_eq!(r, Err(Error::Truncated { needed: 60, got: len }));
+            assert_eq!(
+                r,
+                Err(Error::Truncated {
+                    needed: 60,
+                    got: len
+                })
+            );
         } else {
             assert!(r.is_ok());
         }
@@ -137,7 +149,10 @@ fn inconsistent_lengths_are_typed_errors() {
     b[0] = 0x44; // IHL 4: shorter than the fixed header
     assert_eq!(
         Ipv4Packet::new_checked(&b[..]),
-        Err(Error::BadHeaderLen { header_len: 16, min: 20 })
+        Err(Error::BadHeaderLen {
+            header_len: 16,
+            min: 20
+        })
     );
     b[0] = 0x46; // IHL 6 with total length 60: fine
     assert!(Ipv4Packet::new_checked(&b[..]).is_ok());
@@ -145,7 +160,10 @@ fn inconsistent_lengths_are_typed_errors() {
     b[3] = 22; // total length shorter than the 24-byte header
     assert_eq!(
         Ipv4Packet::new_checked(&b[..]),
-        Err(Error::BadTotalLen { total_len: 22, header_len: 24 })
+        Err(Error::BadTotalLen {
+            total_len: 22,
+            header_len: 24
+        })
     );
     b[0] = 0x4f; // IHL 15: 60-byte header
     b[3] = 60;
@@ -157,7 +175,10 @@ fn inconsistent_lengths_are_typed_errors() {
     b[3] = 63; // longer than the buffer
     assert_eq!(
         Ipv4Packet::new_checked(&b[..]),
-        Err(Error::Truncated { needed: 63, got: 62 })
+        Err(Error::Truncated {
+            needed: 63,
+            got: 62
+        })
     );
 }
 
@@ -286,19 +307,28 @@ fn enums_keep_unknown_values() {
     assert_eq!(Protocol::Unknown(42).to_string(), "unknown (0x2a)");
     assert_eq!(EtherType::Unknown(0x88cc).to_string(), "unknown (0x88cc)");
     assert_eq!(EtherType::Ipv4.to_string(), "Ipv4");
-    assert_eq!(Protocol::KNOWN, &[Protocol::Icmp, Protocol::Tcp, Protocol::Udp]);
+    assert_eq!(
+        Protocol::KNOWN,
+        &[Protocol::Icmp, Protocol::Tcp, Protocol::Udp]
+    );
     assert_eq!(<Ecn as CEnum>::BITS, 8);
     assert_eq!(<Ecn as CEnum>::from_bits(0x103), Ecn::Ce);
     // A hand-built catch-all with a named value still reports as known, and converts canonically.
     assert!(Protocol::Unknown(6).is_known());
-    assert_eq!(Protocol::from_raw(Protocol::Unknown(6).to_raw()), Protocol::Tcp);
+    assert_eq!(
+        Protocol::from_raw(Protocol::Unknown(6).to_raw()),
+        Protocol::Tcp
+    );
 }
 
 #[test]
 fn owned_views_copy_out_of_a_byte_source() {
     let owned = Ipv4Header::read_from(&SYN[..]).unwrap();
     assert_eq!(owned.ttl(), 64);
-    assert_eq!(owned.into_inner(), <[u8; 20]>::try_from(&SYN[..20]).unwrap());
+    assert_eq!(
+        owned.into_inner(),
+        <[u8; 20]>::try_from(&SYN[..20]).unwrap()
+    );
     let tcp = TcpHeader::read_from_at(&SYN, 20).unwrap();
     assert_eq!(tcp.dst_port(), 80);
     // The copy holds the fixed part only: options are not there, and nothing panics.
@@ -306,7 +336,11 @@ fn owned_views_copy_out_of_a_byte_source() {
     assert!(tcp.options().is_empty());
     assert_eq!(
         TcpHeader::read_from_at(&SYN[..], 50).unwrap_err(),
-        Error::OutOfRange { offset: 50, len: 20, available: 62 }
+        Error::OutOfRange {
+            offset: 50,
+            len: 20,
+            available: 62
+        }
     );
     assert!(Ipv4Header::read_from_at(&SYN[..], usize::MAX).is_err());
     let v: Vec<u8> = SYN.to_vec();
@@ -334,7 +368,10 @@ fn narrowing_keeps_the_buffer_type() {
     with_data[3] = 64; // total length 64: four bytes of TCP payload
     with_data[60..62].copy_from_slice(&[0xde, 0xad]);
     with_data.extend_from_slice(&[0xbe, 0xef]);
-    assert_eq!(tcp_payload_of(&with_data), Some(&[0xde, 0xad, 0xbe, 0xef][..]));
+    assert_eq!(
+        tcp_payload_of(&with_data),
+        Some(&[0xde, 0xad, 0xbe, 0xef][..])
+    );
     assert_eq!(tcp_payload_of(&SYN[..30]), None);
 
     let mut buf = SYN;
@@ -345,7 +382,9 @@ fn narrowing_keeps_the_buffer_type() {
 
     let bytes = bytes::Bytes::copy_from_slice(&SYN);
     let ip = Ipv4Packet::new_checked(bytes.clone()).unwrap();
-    let header = Ipv4Packet::new_checked(bytes.clone()).unwrap().into_header();
+    let header = Ipv4Packet::new_checked(bytes.clone())
+        .unwrap()
+        .into_header();
     let payload = ip.into_payload();
     assert_eq!(payload.len(), 40);
     assert_eq!(header.len(), 20);
@@ -370,7 +409,10 @@ fn narrowing_to_read_only() {
 fn debug_prints_fields_by_name() {
     let ip = Ipv4Packet::new_checked(&SYN[..]).unwrap();
     let s = format!("{ip:?}");
-    assert!(s.starts_with("Ipv4Packet { version: 4, ihl: 5, dscp: 0, ecn: NotEct, total_len: 60,"), "{s}");
+    assert!(
+        s.starts_with("Ipv4Packet { version: 4, ihl: 5, dscp: 0, ecn: NotEct, total_len: 60,"),
+        "{s}"
+    );
     assert!(s.contains("protocol: Tcp"), "{s}");
     assert!(s.contains("src: [192, 0, 2, 1]"), "{s}");
     assert!(s.ends_with("options_len: 0, payload_len: 40 }"), "{s}");

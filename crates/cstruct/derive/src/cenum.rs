@@ -82,7 +82,9 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         display = s.value();
                         Ok(())
                     } else {
-                        Err(meta.error("unknown cenum attribute on a variant: expected `display = \"...\"`"))
+                        Err(meta.error(
+                            "unknown cenum attribute on a variant: expected `display = \"...\"`",
+                        ))
                     }
                 })?;
             }
@@ -110,7 +112,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 if !ok {
                     return Err(syn::Error::new(
                         ty.span(),
-                        format!("the catch-all variant must hold the repr type: `{}({repr})`", v.ident),
+                        format!(
+                            "the catch-all variant must hold the repr type: `{}({repr})`",
+                            v.ident
+                        ),
                     ));
                 }
                 if catch_all.is_some() {
@@ -180,7 +185,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// which `from_raw` never produces, counts as named too).
             #[inline]
             pub const fn is_known(self) -> bool {
-                !matches!(#name::from_raw(self.to_raw()), #name::#unknown(_))
+                !::core::matches!(#name::from_raw(self.to_raw()), #name::#unknown(_))
             }
         }
 

@@ -52,7 +52,11 @@ impl syn::parse::Parse for LenExpr {
         let expr: Expr = input.parse()?;
         match &expr {
             Expr::Path(p) if p.path.get_ident().is_some() => Ok(LenExpr {
-                field: p.path.get_ident().cloned().unwrap_or_else(|| format_ident!("_")),
+                field: p
+                    .path
+                    .get_ident()
+                    .cloned()
+                    .unwrap_or_else(|| format_ident!("_")),
                 scale: 1,
             }),
             Expr::Binary(b) if matches!(b.op, syn::BinOp::Mul(_)) => {
@@ -309,7 +313,10 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
             })?;
             let n: u32 = lit.base10_parse()?;
             if n == 0 {
-                return Err(syn::Error::new(lit.span(), "a bitfield needs at least one bit"));
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a bitfield needs at least one bit",
+                ));
             }
             bits = Some((n, lit.span()));
         } else if attr.path().is_ident("cstruct") {
@@ -353,12 +360,18 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
             ));
         }
         (Kind::Bool, Some((n, s))) if n != 1 => {
-            return Err(syn::Error::new(s, "a `bool` bitfield is exactly #[bits(1)]"));
+            return Err(syn::Error::new(
+                s,
+                "a `bool` bitfield is exactly #[bits(1)]",
+            ));
         }
         (Kind::Uint(w), Some((n, s))) if n as usize > w * 8 => {
             return Err(syn::Error::new(
                 s,
-                format!("#[bits({n})] does not fit in the field's type ({} bits)", w * 8),
+                format!(
+                    "#[bits({n})] does not fit in the field's type ({} bits)",
+                    w * 8
+                ),
             ));
         }
         _ => {}
@@ -589,7 +602,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let items = group_items(&fields, krate)?;
 
     // Length attributes must name an integer field.
-    for (what, le) in [("header_len", &opts.header_len), ("total_len", &opts.total_len)] {
+    for (what, le) in [
+        ("header_len", &opts.header_len),
+        ("total_len", &opts.total_len),
+    ] {
         if let Some(le) = le {
             match fields.iter().find(|f| f.ident == le.field) {
                 Some(f) if matches!(f.kind, Kind::Uint(_)) => {}
@@ -970,7 +986,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ///
             /// # Errors
             /// [`Error::OutOfRange`](#krate::Error::OutOfRange) if `source` is shorter than the layout.
-            pub fn read_from<S: #krate::ByteSource + ?Sized>(
+            pub fn read_from<S: #krate::ByteSource + ?::core::marker::Sized>(
                 source: &S,
             ) -> ::core::result::Result<#view<[u8; #name::SIZE]>, #krate::Error> {
                 #name::read_from_at(source, 0)
@@ -980,7 +996,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ///
             /// # Errors
             /// [`Error::OutOfRange`](#krate::Error::OutOfRange) if the range is not inside `source`.
-            pub fn read_from_at<S: #krate::ByteSource + ?Sized>(
+            pub fn read_from_at<S: #krate::ByteSource + ?::core::marker::Sized>(
                 source: &S,
                 offset: usize,
             ) -> ::core::result::Result<#view<[u8; #name::SIZE]>, #krate::Error> {

@@ -1,0 +1,53 @@
+//! The derives from another crate: renamed dependency, no prelude, no_std-only features.
+
+/// Everything here resolves without the prelude: the expansion must use absolute paths only.
+#[no_implicit_prelude]
+mod no_prelude {
+    use ::wire::{CEnum, Cstruct};
+
+    #[derive(CEnum, Clone, Copy, Debug, PartialEq, Eq)]
+    #[cenum(crate = ::wire)]
+    #[repr(u16)]
+    pub enum Op {
+        Request = 1,
+        Reply = 2,
+        Other(u16),
+    }
+
+    #[derive(Cstruct, Clone, Copy, Debug, PartialEq, Eq)]
+    #[cstruct(crate = ::wire, view = Packet, header_len = hlen * 2, total_len = len)]
+    pub struct Header {
+        pub op: Op,
+        #[bits(4)]
+        pub hlen: u8,
+        #[bits(4)]
+        pub kind: u8,
+        pub len: u8,
+        #[cstruct(little)]
+        pub id: u32,
+        pub mac: [u8; 6],
+    }
+}
+
+use no_prelude::{Header, Op, Packet};
+
+#[test]
+fn derive_expands_without_the_prelude_and_under_a_renamed_crate() {
+    let bytes = [0, 2, 0x71, 16, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0xaa, 0xbb, 0xcc];
+    let p = Packet::new_checked(&bytes[..]).unwrap();
+    assert_eq!(p.op(), Op::Reply);
+    assert_eq!(p.hlen(), 7);
+    assert_eq!(p.header_len(), 14);
+    assert_eq!(p.packet_len(), 16);
+    assert_eq!(p.id(), 1);
+    assert_eq!(p.payload(), &[0xaa, 0xbb]);
+    assert_eq!(Op::from_raw(9), Op::Other(9));
+    assert_eq!(Header::SIZE, 14);
+    let h = p.decode();
+    assert_eq!(h.mac, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(&h.to_bytes()[..], &bytes[..14]);
+    assert_eq!(
+        Packet::new_checked(&bytes[..15]),
+        Err(wire::Error::Truncated { needed: 16, got: 15 })
+    );
+}
