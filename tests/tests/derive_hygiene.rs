@@ -33,7 +33,9 @@ use no_prelude::{Header, Op, Packet};
 
 #[test]
 fn derive_expands_without_the_prelude_and_under_a_renamed_crate() {
-    let bytes = [0, 2, 0x71, 16, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0xaa, 0xbb, 0xcc];
+    let bytes = [
+        0, 2, 0x71, 16, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0xaa, 0xbb, 0xcc,
+    ];
     let p = Packet::new_checked(&bytes[..]).unwrap();
     assert_eq!(p.op(), Op::Reply);
     assert_eq!(p.hlen(), 7);
@@ -48,6 +50,9 @@ fn derive_expands_without_the_prelude_and_under_a_renamed_crate() {
     assert_eq!(&h.to_bytes()[..], &bytes[..14]);
     assert_eq!(
         Packet::new_checked(&bytes[..15]),
-        Err(wire::Error::Truncated { needed: 16, got: 15 })
+        Err(wire::Error::Truncated {
+            needed: 16,
+            got: 15
+        })
     );
 }

@@ -7,7 +7,49 @@
 //!
 //! `N` is the width in bytes, 1 to 8 for the integer functions (checked at compile time).
 
-use crate::Endian;
+use crate::{Endian, Error};
+
+// Length checks used by generated `check_len`. They stay inline so that the optimizer carries
+// `len >= size` into the accessors and drops their bounds checks (the bench shows it does).
+
+/// Check that a `len`-byte buffer holds `needed` bytes.
+///
+/// # Errors
+/// [`Error::Truncated`] if it does not.
+#[inline(always)]
+pub fn check_fits(len: usize, needed: usize) -> Result<(), Error> {
+    if needed > len {
+        return Err(Error::Truncated { needed, got: len });
+    }
+    Ok(())
+}
+
+/// Check that a declared header length covers the fixed layout.
+///
+/// # Errors
+/// [`Error::BadHeaderLen`] if it is shorter than `min`.
+#[inline(always)]
+pub fn check_header_len(header_len: usize, min: usize) -> Result<(), Error> {
+    if header_len < min {
+        return Err(Error::BadHeaderLen { header_len, min });
+    }
+    Ok(())
+}
+
+/// Check that a declared packet length covers the header.
+///
+/// # Errors
+/// [`Error::BadTotalLen`] if it is shorter than `header_len`.
+#[inline(always)]
+pub fn check_total_len(total_len: usize, header_len: usize) -> Result<(), Error> {
+    if total_len < header_len {
+        return Err(Error::BadTotalLen {
+            total_len,
+            header_len,
+        });
+    }
+    Ok(())
+}
 
 #[cold]
 #[inline(never)]
@@ -71,6 +113,21 @@ pub fn slice_mut(b: &mut [u8], at: usize, len: usize) -> &mut [u8] {
         Some(s) => s,
         None => out_of_bounds(at, len, blen),
     }
+}
+
+/// Borrow `start..end`, or an empty slice if that is not a range inside the buffer.
+///
+/// Views use this for header, options and payload: after `check_len` the range is always
+/// inside and the optimizer drops the test; a field changed since then yields an empty slice.
+#[inline(always)]
+pub fn range(b: &[u8], start: usize, end: usize) -> &[u8] {
+    b.get(start..end).unwrap_or_default()
+}
+
+/// Borrow `start..end` mutably, or an empty slice if that is not a range inside the buffer.
+#[inline(always)]
+pub fn range_mut(b: &mut [u8], start: usize, end: usize) -> &mut [u8] {
+    b.get_mut(start..end).unwrap_or_default()
 }
 
 /// Borrow `start..end`, clamped to the buffer (never panics; empty if `start >= end`).
@@ -225,6 +282,17 @@ mod tests {
         let mut b = [0x00u8; 2];
         set_bits_le::<2>(&mut b, 0, 4, 0xff, 0x1ff);
         assert_eq!(b, [0xf0, 0x0f]);
+    }
+
+    #[test]
+    fn range_is_empty_unless_inside() {
+        let b = [1u8, 2, 3];
+        assert_eq!(range(&b, 1, 3), &[2, 3]);
+        assert_eq!(range(&b, 1, 4), &[] as &[u8]);
+        assert_eq!(range(&b, 2, 1), &[] as &[u8]);
+        let mut m = [1u8, 2, 3];
+        assert_eq!(range_mut(&mut m, 0, 3), &[1, 2, 3]);
+        assert_eq!(range_mut(&mut m, 0, usize::MAX), &[] as &[u8]);
     }
 
     #[test]

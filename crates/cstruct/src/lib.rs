@@ -110,8 +110,8 @@
 //!   its type (a `&'a [u8]` stays borrowed for `'a`; a `bytes::Bytes` shares its allocation).
 //!
 //! Setters drop bits of a value that do not fit its bitfield; a setter never changes another
-//! field. `header()`, `options()` and `payload()` clamp to the buffer, so a field changed after
-//! the check cannot make them panic (re-run `check_len` to re-validate).
+//! field. `header()`, `options()` and `payload()` return an empty slice if a length field was
+//! changed after the check so that it no longer fits, rather than panic (re-run `check_len`).
 //!
 //! Layout mistakes are compile errors pointing at the field: an unsupported type, a bitfield
 //! group that does not end on a byte boundary or exceeds 64 bits, a bitfield wider than its
@@ -438,37 +438,41 @@ impl ByteSource for alloc::boxed::Box<[u8]> {
 
 /// A buffer that can be narrowed to a sub-range without copying, keeping its type.
 pub trait Split: AsRef<[u8]> + Sized {
-    /// Narrow to `start..end`. Out-of-range bounds are clamped, never a panic.
+    /// Narrow to `start..end`; empty if that is not a range inside the buffer (never a panic).
     fn split_range(self, start: usize, end: usize) -> Self;
 }
 
 impl Split for &[u8] {
     fn split_range(self, start: usize, end: usize) -> Self {
-        bytes::clamped(self, start, end)
+        bytes::range(self, start, end)
     }
 }
 
 impl Split for &mut [u8] {
     fn split_range(self, start: usize, end: usize) -> Self {
-        bytes::clamped_mut(self, start, end)
+        bytes::range_mut(self, start, end)
     }
 }
 
 #[cfg(feature = "bytes")]
 impl Split for ::bytes::Bytes {
     fn split_range(self, start: usize, end: usize) -> Self {
-        let end = end.min(self.len());
-        let start = start.min(end);
-        self.slice(start..end)
+        if start <= end && end <= self.len() {
+            self.slice(start..end)
+        } else {
+            ::bytes::Bytes::new()
+        }
     }
 }
 
 #[cfg(feature = "bytes")]
 impl Split for ::bytes::BytesMut {
     fn split_range(mut self, start: usize, end: usize) -> Self {
-        let end = end.min(self.len());
-        let start = start.min(end);
-        self.truncate(end);
-        self.split_off(start)
+        if start <= end && end <= self.len() {
+            self.truncate(end);
+            self.split_off(start)
+        } else {
+            ::bytes::BytesMut::new()
+        }
     }
 }

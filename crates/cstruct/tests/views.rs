@@ -183,21 +183,28 @@ fn inconsistent_lengths_are_typed_errors() {
 }
 
 #[test]
-fn accessors_clamp_after_a_setter_breaks_the_invariant() {
+fn accessors_never_panic_after_a_setter_breaks_the_invariant() {
     let mut b = SYN;
     let mut ip = Ipv4Packet::new_checked(&mut b[..]).unwrap();
-    ip.set_ihl(15); // 60-byte header claims; payload must not panic
+    ip.set_ihl(15); // a 60-byte header inside a 60-byte packet: still consistent
     assert_eq!(ip.header().len(), 60);
     assert_eq!(ip.options().len(), 40);
     assert!(ip.payload().is_empty());
-    ip.set_total_len(0xffff);
-    assert_eq!(ip.payload().len(), 2, "clamped to the buffer's end");
+    ip.set_total_len(0xffff); // past the buffer: the payload no longer fits
+    assert!(ip.payload().is_empty());
+    assert_eq!(ip.header().len(), 60, "the header still fits");
+    assert_eq!(ip.check_len(), Err(Error::Truncated { needed: 0xffff, got: 62 }));
+    ip.set_total_len(10); // shorter than the header
+    assert!(ip.payload().is_empty());
+    assert_eq!(
+        ip.check_len(),
+        Err(Error::BadTotalLen { total_len: 10, header_len: 60 })
+    );
     ip.set_ihl(5);
-    assert_eq!(ip.payload().len(), 42, "clamped to the buffer");
-    assert!(ip.check_len().is_err());
     ip.set_total_len(60);
     assert!(ip.check_len().is_ok());
     assert_eq!(ip.payload_mut().len(), 40);
+    assert_eq!(ip.into_payload().len(), 40);
 }
 
 #[test]

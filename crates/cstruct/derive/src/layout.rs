@@ -867,39 +867,22 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
         None => quote!(#name::SIZE),
     };
+    // With a total length, `header_len <= total_len <= len` already bounds the header, so only
+    // the last length is compared with the buffer (one comparison less on every packet).
     let header_len_check = opts.header_len.as_ref().map(|_| {
+        let fits = opts
+            .total_len
+            .is_none()
+            .then(|| quote!(#krate::bytes::check_fits(len, self.header_len())?;));
         quote! {
-            let header_len = self.header_len();
-            if header_len < #name::SIZE {
-                return ::core::result::Result::Err(#krate::Error::BadHeaderLen {
-                    header_len,
-                    min: #name::SIZE,
-                });
-            }
-            if header_len > len {
-                return ::core::result::Result::Err(#krate::Error::Truncated {
-                    needed: header_len,
-                    got: len,
-                });
-            }
+            #krate::bytes::check_header_len(self.header_len(), #name::SIZE)?;
+            #fits
         }
     });
     let total_len_check = opts.total_len.as_ref().map(|_| {
         quote! {
-            let total_len = self.packet_len();
-            let header_len = self.header_len();
-            if total_len < header_len {
-                return ::core::result::Result::Err(#krate::Error::BadTotalLen {
-                    total_len,
-                    header_len,
-                });
-            }
-            if total_len > len {
-                return ::core::result::Result::Err(#krate::Error::Truncated {
-                    needed: total_len,
-                    got: len,
-                });
-            }
+            #krate::bytes::check_total_len(self.packet_len(), self.header_len())?;
+            #krate::bytes::check_fits(len, self.packet_len())?;
         }
     });
     let packet_len_fn = opts.total_len.as_ref().map(|le| {
@@ -925,14 +908,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let payload_end = if opts.total_len.is_some() {
         quote!(self.packet_len())
     } else {
-        quote!(usize::MAX)
+        quote!(self.buffer.as_ref().len())
     };
     let options_fns = opts.header_len.as_ref().map(|_| {
         quote! {
-            /// Return the header bytes past the fixed layout (options), up to the header length.
+            /// Return the header bytes past the fixed layout (options), up to the header length
+            /// (empty if the header length field no longer fits).
             #[inline]
             pub fn options(&self) -> &[u8] {
-                #krate::bytes::clamped(self.buffer.as_ref(), #name::SIZE, self.header_len())
+                #krate::bytes::range(self.buffer.as_ref(), #name::SIZE, self.header_len())
             }
         }
     });
@@ -942,7 +926,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[inline]
             pub fn options_mut(&mut self) -> &mut [u8] {
                 let end = self.header_len();
-                #krate::bytes::clamped_mut(self.buffer.as_mut(), #name::SIZE, end)
+                #krate::bytes::range_mut(self.buffer.as_mut(), #name::SIZE, end)
             }
         }
     });
@@ -1045,12 +1029,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[inline]
             pub fn check_len(&self) -> ::core::result::Result<(), #krate::Error> {
                 let len = self.buffer.as_ref().len();
-                if len < #name::SIZE {
-                    return ::core::result::Result::Err(#krate::Error::Truncated {
-                        needed: #name::SIZE,
-                        got: len,
-                    });
-                }
+                #krate::bytes::check_fits(len, #name::SIZE)?;
                 #header_len_check
                 #total_len_check
                 ::core::result::Result::Ok(())
@@ -1082,19 +1061,20 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             #packet_len_fn
 
-            /// Return the header bytes (clamped to the buffer).
+            /// Return the header bytes (empty if the header length field no longer fits).
             #[inline]
             pub fn header(&self) -> &[u8] {
-                #krate::bytes::clamped(self.buffer.as_ref(), 0, self.header_len())
+                #krate::bytes::range(self.buffer.as_ref(), 0, self.header_len())
             }
 
             #options_fns
 
             /// Return the payload: the bytes after the header, up to the declared packet length
             /// if the layout has one (trailing padding excluded), else to the buffer's end.
+            /// Empty if a length field no longer fits the buffer (changed after the check).
             #[inline]
             pub fn payload(&self) -> &[u8] {
-                #krate::bytes::clamped(self.buffer.as_ref(), self.header_len(), #payload_end)
+                #krate::bytes::range(self.buffer.as_ref(), self.header_len(), #payload_end)
             }
 
             #[doc = #decode_doc]
@@ -1121,11 +1101,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 self.buffer.as_mut()
             }
 
-            /// Return the header bytes mutably (clamped to the buffer).
+            /// Return the header bytes mutably (see `header`).
             #[inline]
             pub fn header_mut(&mut self) -> &mut [u8] {
                 let end = self.header_len();
-                #krate::bytes::clamped_mut(self.buffer.as_mut(), 0, end)
+                #krate::bytes::range_mut(self.buffer.as_mut(), 0, end)
             }
 
             #options_mut_fns
@@ -1135,7 +1115,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             pub fn payload_mut(&mut self) -> &mut [u8] {
                 let start = self.header_len();
                 let end = #payload_end;
-                #krate::bytes::clamped_mut(self.buffer.as_mut(), start, end)
+                #krate::bytes::range_mut(self.buffer.as_mut(), start, end)
             }
 
             /// Write every field of `value`.
@@ -1153,17 +1133,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// stays borrowed for `'a`, a `Bytes` shares its allocation).
             #[inline]
             pub fn into_payload(self) -> B {
-                let len = self.buffer.as_ref().len();
-                let start = ::core::cmp::min(self.header_len(), len);
-                let end = ::core::cmp::max(start, ::core::cmp::min(#payload_end, len));
+                let start = self.header_len();
+                let end = #payload_end;
                 #krate::Split::split_range(self.buffer, start, end)
             }
 
             /// Narrow the buffer to the header, keeping its type.
             #[inline]
             pub fn into_header(self) -> B {
-                let len = self.buffer.as_ref().len();
-                let end = ::core::cmp::min(self.header_len(), len);
+                let end = self.header_len();
                 #krate::Split::split_range(self.buffer, 0, end)
             }
         }
