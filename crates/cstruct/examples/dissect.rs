@@ -238,7 +238,7 @@ pub fn dissect(
         }
         EtherType::Arp => {
             let arp = ArpPacket::new_checked(eth.payload())?;
-            if let Some(d) = detail.as_deref_mut() {
+            if let Some(d) = detail {
                 let _ = writeln!(d, "  {arp:?}");
             }
             match arp.op() {

@@ -193,12 +193,21 @@ fn accessors_never_panic_after_a_setter_breaks_the_invariant() {
     ip.set_total_len(0xffff); // past the buffer: the payload no longer fits
     assert!(ip.payload().is_empty());
     assert_eq!(ip.header().len(), 60, "the header still fits");
-    assert_eq!(ip.check_len(), Err(Error::Truncated { needed: 0xffff, got: 62 }));
+    assert_eq!(
+        ip.check_len(),
+        Err(Error::Truncated {
+            needed: 0xffff,
+            got: 62
+        })
+    );
     ip.set_total_len(10); // shorter than the header
     assert!(ip.payload().is_empty());
     assert_eq!(
         ip.check_len(),
-        Err(Error::BadTotalLen { total_len: 10, header_len: 60 })
+        Err(Error::BadTotalLen {
+            total_len: 10,
+            header_len: 60
+        })
     );
     ip.set_ihl(5);
     ip.set_total_len(60);

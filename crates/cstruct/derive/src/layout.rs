@@ -411,18 +411,35 @@ impl Offset {
     }
 }
 
+/// A bitfield group still being packed: its first field, the fields so far with their widths,
+/// the bits so far, and its byte order.
+struct OpenGroup {
+    first: usize,
+    members: Vec<(usize, u32)>,
+    total: u32,
+    endian: Endian,
+}
+
 fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut off = Offset {
         lit: 0,
         exprs: Vec::new(),
     };
-    // Open bitfield group: (first field, fields so far with their widths, bits so far, endian).
-    let mut open: Option<(usize, Vec<(usize, u32)>, u32, Endian)> = None;
+    let mut open: Option<OpenGroup> = None;
     for (i, f) in fields.iter().enumerate() {
         if let Some((n, span)) = f.bits {
-            let (first, mut members, total, endian) =
-                open.take().unwrap_or((i, Vec::new(), 0, f.endian));
+            let OpenGroup {
+                first,
+                mut members,
+                total,
+                endian,
+            } = open.take().unwrap_or(OpenGroup {
+                first: i,
+                members: Vec::new(),
+                total: 0,
+                endian: f.endian,
+            });
             if f.endian != endian {
                 return Err(syn::Error::new(
                     f.endian_attr.unwrap_or(span),
@@ -467,12 +484,17 @@ fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
                 });
                 off.add_lit(bytes);
             } else {
-                open = Some((first, members, total, endian));
+                open = Some(OpenGroup {
+                    first,
+                    members,
+                    total,
+                    endian,
+                });
             }
             continue;
         }
-        if let Some((first, _, total, _)) = open.take() {
-            return Err(unaligned_group(fields, first, i - 1, total));
+        if let Some(g) = open.take() {
+            return Err(unaligned_group(fields, g.first, i - 1, g.total));
         }
         let offset = off.tokens();
         let size = match &f.kind {
@@ -509,8 +531,8 @@ fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
             size,
         });
     }
-    if let Some((first, _, total, _)) = open {
-        return Err(unaligned_group(fields, first, fields.len() - 1, total));
+    if let Some(g) = open {
+        return Err(unaligned_group(fields, g.first, fields.len() - 1, g.total));
     }
     Ok(items)
 }
