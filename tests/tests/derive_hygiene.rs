@@ -61,7 +61,7 @@ fn derive_expands_without_the_prelude_and_under_a_renamed_crate() {
 fn no_std_probe_parses() {
     let mut b = [0u8; 20];
     b[0] = 0x4a; // hlen 4 (16 bytes: 13 fixed + 3 of options), flag 1, kind 2
-    b[2..4].copy_from_slice(&18u16.to_be_bytes());
+    b[1..3].copy_from_slice(&18u16.to_be_bytes());
     b[16] = 0xab;
     b[17] = 0xcd;
     assert_eq!(unistack_tests::probe_payload(&b), Ok(&[0xab, 0xcd][..]));
