@@ -1021,6 +1021,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #[automatically_derived]
+        // A field may be called `len`; its getter is not a collection length.
+        #[allow(clippy::len_without_is_empty)]
         impl<B: ::core::convert::AsRef<[u8]>> #view<B> {
             /// Wrap a buffer without checking its length.
             ///
