@@ -6,7 +6,10 @@
 //! them on stable, so the committed corpora are regression tests.
 #![forbid(unsafe_code)]
 
+mod ethif;
 mod layouts;
+
+pub use ethif::{arp_cache, ethernet_frame};
 
 use layouts::*;
 use unistack_cstruct::{ByteSource, Layout};
@@ -15,7 +18,11 @@ use unistack_cstruct::{ByteSource, Layout};
 pub type Target = fn(&[u8]);
 
 /// Names of the targets, for the replay test: each has a `corpus/<name>/` folder.
-pub const TARGETS: &[(&str, Target)] = &[("cstruct_views", cstruct_views)];
+pub const TARGETS: &[(&str, Target)] = &[
+    ("cstruct_views", cstruct_views),
+    ("ethernet_frame", ethernet_frame),
+    ("arp_cache", arp_cache),
+];
 
 /// Views of every field kind over arbitrary bytes.
 ///

@@ -292,11 +292,11 @@ impl<P, const N: usize, const Q: usize> ArpCache<P, N, Q> {
         // Per-address limit: drop this address's oldest waiting packet to make room.
         let mut evicted = None;
         let waiting = self.queue.iter().filter(|(a, _)| *a == ip).count();
-        if waiting >= self.config.max_queued_per_addr.max(1) {
-            if let Some(i) = self.queue.iter().position(|(a, _)| *a == ip) {
-                evicted = Some(self.queue.remove(i).1);
-                self.stats.dropped_packets += 1;
-            }
+        if waiting >= self.config.max_queued_per_addr.max(1)
+            && let Some(i) = self.queue.iter().position(|(a, _)| *a == ip)
+        {
+            evicted = Some(self.queue.remove(i).1);
+            self.stats.dropped_packets += 1;
         }
         match self.queue.push((ip, packet)) {
             Ok(()) => Resolve::Queued { evicted },

@@ -44,19 +44,41 @@ fn gratuitous(from: MacAddress, ip: [u8; 4]) -> ArpRepr {
 #[test]
 fn resolves_queued_packets_in_order() {
     let mut c = cache();
-    assert_eq!(c.resolve(s(0.0), PEER_IP, 1), Resolve::Queued { evicted: None });
-    assert_eq!(c.resolve(s(0.0), PEER_IP, 2), Resolve::Queued { evicted: None });
+    assert_eq!(
+        c.resolve(s(0.0), PEER_IP, 1),
+        Resolve::Queued { evicted: None }
+    );
+    assert_eq!(
+        c.resolve(s(0.0), PEER_IP, 2),
+        Resolve::Queued { evicted: None }
+    );
     assert_eq!(c.poll_timeout(), Some(s(0.0)));
     assert_eq!(
         c.poll_transmit(s(0.0)),
         Some(ArpRepr::request(US, OUR_IP, PEER_IP))
     );
-    assert_eq!(c.poll_transmit(s(0.0)), None, "one request per address per second");
+    assert_eq!(
+        c.poll_transmit(s(0.0)),
+        None,
+        "one request per address per second"
+    );
     assert_eq!(c.poll_timeout(), Some(s(1.0)));
     assert_eq!(c.poll_event(), None, "still waiting");
     assert_eq!(c.handle(s(0.01), &reply(PEER, PEER_IP)), None);
-    assert_eq!(c.poll_event(), Some(ArpEvent::Send { mac: PEER, packet: 1 }));
-    assert_eq!(c.poll_event(), Some(ArpEvent::Send { mac: PEER, packet: 2 }));
+    assert_eq!(
+        c.poll_event(),
+        Some(ArpEvent::Send {
+            mac: PEER,
+            packet: 1
+        })
+    );
+    assert_eq!(
+        c.poll_event(),
+        Some(ArpEvent::Send {
+            mac: PEER,
+            packet: 2
+        })
+    );
     assert_eq!(c.poll_event(), None);
     assert_eq!(c.poll_timeout(), None);
     assert_eq!(c.resolve(s(0.02), PEER_IP, 3), Resolve::Ready(PEER, 3));
@@ -66,7 +88,10 @@ fn resolves_queued_packets_in_order() {
 #[test]
 fn gives_up_after_max_requests_and_drops_waiting_packets() {
     let mut c = cache();
-    assert!(matches!(c.resolve(s(0.0), PEER_IP, 7), Resolve::Queued { .. }));
+    assert!(matches!(
+        c.resolve(s(0.0), PEER_IP, 7),
+        Resolve::Queued { .. }
+    ));
     let mut sent = 0;
     let mut t = s(0.0);
     for _ in 0..10 {
@@ -82,7 +107,10 @@ fn gives_up_after_max_requests_and_drops_waiting_packets() {
     assert_eq!(t, s(3.0), "requests at 0, 1, 2; given up at 3");
     assert_eq!(
         c.poll_event(),
-        Some(ArpEvent::Unreachable { ip: PEER_IP, packet: 7 })
+        Some(ArpEvent::Unreachable {
+            ip: PEER_IP,
+            packet: 7
+        })
     );
     assert!(c.is_empty());
     assert_eq!(c.stats().failed_resolutions, 1);
@@ -93,13 +121,22 @@ fn gives_up_after_max_requests_and_drops_waiting_packets() {
 fn per_address_queue_drops_the_oldest() {
     let mut c = cache();
     for p in 0..3 {
-        assert_eq!(c.resolve(s(0.0), PEER_IP, p), Resolve::Queued { evicted: None });
+        assert_eq!(
+            c.resolve(s(0.0), PEER_IP, p),
+            Resolve::Queued { evicted: None }
+        );
     }
-    assert_eq!(c.resolve(s(0.0), PEER_IP, 3), Resolve::Queued { evicted: Some(0) });
+    assert_eq!(
+        c.resolve(s(0.0), PEER_IP, 3),
+        Resolve::Queued { evicted: Some(0) }
+    );
     assert_eq!(c.queued(), 3);
     // The global queue (6) fills with other addresses; then packets are refused.
     for p in 10..13 {
-        assert!(matches!(c.resolve(s(0.0), [192, 0, 2, 3], p), Resolve::Queued { .. }));
+        assert!(matches!(
+            c.resolve(s(0.0), [192, 0, 2, 3], p),
+            Resolve::Queued { .. }
+        ));
     }
     assert_eq!(c.resolve(s(0.0), [192, 0, 2, 4], 20), Resolve::NoRoom(20));
     assert!(c.stats().dropped_packets >= 2);
@@ -126,13 +163,20 @@ fn a_resolved_binding_cannot_be_overwritten_unasked() {
     c.handle(s(0.3), &gratuitous(EVIL, PEER_IP));
     let mut req_for_us = reply(EVIL, PEER_IP);
     req_for_us.op = ArpOp::Request;
-    assert!(c.handle(s(0.4), &req_for_us).is_some(), "we still answer the request");
+    assert!(
+        c.handle(s(0.4), &req_for_us).is_some(),
+        "we still answer the request"
+    );
     assert_eq!(c.lookup(s(0.5), PEER_IP), Some(PEER));
     assert_eq!(c.stats().ignored_conflicting, 3);
     // The real host's gratuitous announcement (same MAC) refreshes the binding.
     c.handle(s(59.0), &gratuitous(PEER, PEER_IP));
     assert_eq!(c.lookup(s(100.0), PEER_IP), Some(PEER));
-    assert_eq!(c.poll_timeout(), None, "still fresh at 100 s: refreshed at 59 s");
+    assert_eq!(
+        c.poll_timeout(),
+        None,
+        "still fresh at 100 s: refreshed at 59 s"
+    );
 }
 
 #[test]
@@ -169,7 +213,10 @@ fn stale_binding_that_stops_answering_is_removed() {
     }
     assert_eq!(c.poll_transmit(s(73.0)), None);
     assert_eq!(c.lookup(s(73.0), PEER_IP), None);
-    assert!(matches!(c.resolve(s(73.0), PEER_IP, 9), Resolve::Queued { .. }));
+    assert!(matches!(
+        c.resolve(s(73.0), PEER_IP, 9),
+        Resolve::Queued { .. }
+    ));
 }
 
 #[test]
@@ -187,7 +234,10 @@ fn answers_requests_for_us_without_learning_by_default() {
         })
     );
     assert_eq!(c.lookup(s(0.0), PEER_IP), None);
-    assert_eq!(c.handle(s(0.0), &ArpRepr::request(PEER, PEER_IP, [192, 0, 2, 77])), None);
+    assert_eq!(
+        c.handle(s(0.0), &ArpRepr::request(PEER, PEER_IP, [192, 0, 2, 77])),
+        None
+    );
 
     let mut learning: Cache = ArpCache::new(
         US,
@@ -211,7 +261,10 @@ fn probes_and_conflicts() {
     assert!(c.is_empty());
     // Someone else using our address.
     assert_eq!(c.handle(s(0.0), &gratuitous(EVIL, OUR_IP)), None);
-    assert_eq!(c.poll_event(), Some(ArpEvent::AddressConflict { mac: EVIL }));
+    assert_eq!(
+        c.poll_event(),
+        Some(ArpEvent::AddressConflict { mac: EVIL })
+    );
     assert_eq!(c.poll_event(), None);
     assert_eq!(c.stats().address_conflicts, 1);
     // Our own packets looped back are not a conflict.
@@ -222,7 +275,10 @@ fn probes_and_conflicts() {
 #[test]
 fn group_addresses_and_static_entries() {
     let mut c = cache();
-    assert_eq!(c.resolve(s(0.0), [255; 4], 1), Resolve::Ready(MacAddress::BROADCAST, 1));
+    assert_eq!(
+        c.resolve(s(0.0), [255; 4], 1),
+        Resolve::Ready(MacAddress::BROADCAST, 1)
+    );
     assert_eq!(
         c.resolve(s(0.0), [224, 0, 0, 251], 2),
         Resolve::Ready(MacAddress([1, 0, 0x5e, 0, 0, 251]), 2)
@@ -246,13 +302,23 @@ fn full_cache_evicts_the_least_recently_used_binding() {
     }
     assert_eq!(c.len(), 4);
     let _ = c.lookup(s(5.0), [192, 0, 2, 10]); // 10 is now the most recent
-    assert!(matches!(c.resolve(s(6.0), [192, 0, 2, 50], 9), Resolve::Queued { .. }));
-    assert_eq!(c.lookup(s(6.0), [192, 0, 2, 11]), None, "11 was least recently used");
+    assert!(matches!(
+        c.resolve(s(6.0), [192, 0, 2, 50], 9),
+        Resolve::Queued { .. }
+    ));
+    assert_eq!(
+        c.lookup(s(6.0), [192, 0, 2, 11]),
+        None,
+        "11 was least recently used"
+    );
     assert!(c.lookup(s(6.0), [192, 0, 2, 10]).is_some());
     // With every slot unresolved, new addresses get no room.
     let mut c = cache();
     for i in 0..4u8 {
-        assert!(matches!(c.resolve(s(0.0), [10, 0, 0, i], 0), Resolve::Queued { .. }));
+        assert!(matches!(
+            c.resolve(s(0.0), [10, 0, 0, i], 0),
+            Resolve::Queued { .. }
+        ));
     }
     assert_eq!(c.resolve(s(0.0), [10, 0, 0, 9], 5), Resolve::NoRoom(5));
 }

@@ -94,7 +94,7 @@ fn tagged(tags: &[(u16, u16)], inner: u16) -> Vec<u8> {
 #[test]
 fn vlan_tags() {
     // One C-tag: PCP 5, DEI set, VID 100.
-    let f = tagged(&[(0x8100, 0b101_1_0000_0110_0100)], 0x0800);
+    let f = tagged(&[(0x8100, 0b1011_0000_0110_0100)], 0x0800); // PCP 101, DEI 1, VID 100
     let (eth, payload) = parse_frame(&f).unwrap();
     assert_eq!(eth.ethertype, EtherType::Ipv4);
     assert_eq!(
