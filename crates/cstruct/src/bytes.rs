@@ -12,6 +12,26 @@ use crate::{Endian, Error};
 // Length checks used by generated `check_len`. They stay inline so that the optimizer carries
 // `len >= size` into the accessors and drops their bounds checks (the bench shows it does).
 
+/// `value * scale` as a byte count, saturating at `usize::MAX` instead of overflowing or
+/// truncating (so an absurd length field fails the length check).
+#[inline(always)]
+pub fn scaled_len(value: u64, scale: usize) -> usize {
+    usize::try_from(value)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(scale)
+}
+
+/// Where a header of `header_len` bytes ends, or `usize::MAX` (every range starting or ending
+/// there is empty) if it declares less than the `size`-byte fixed layout.
+#[inline(always)]
+pub fn header_end(size: usize, header_len: usize) -> usize {
+    if header_len < size {
+        usize::MAX
+    } else {
+        header_len
+    }
+}
+
 /// Check that a `len`-byte buffer holds `needed` bytes.
 ///
 /// # Errors

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-/// Display wrapper that renders bytes like `hexdump -C`: offset, 16 hex bytes, ASCII column.
+/// Display wrapper that renders bytes in the style of `hexdump -C`: offset, 16 hex bytes, an
+/// ASCII column (no `*` line squeezing and no closing offset line).
 ///
 /// ```
 /// let text = unistack_cstruct::Hexdump::new(b"unistack\x00\x01").to_string();

@@ -113,11 +113,16 @@
 //! field. `header()`, `options()` and `payload()` return an empty slice if a length field was
 //! changed after the check so that it no longer fits, rather than panic (re-run `check_len`).
 //!
+//! The view's `Debug` prints enum fields with their `Debug`, so derive `Debug` on every
+//! `CEnum` used in a layout. A type alias of an integer (`type Port = u16`) is not recognised
+//! as one (the derive sees only the name): write the integer type itself.
+//!
 //! Layout mistakes are compile errors pointing at the field: an unsupported type, a bitfield
 //! group that does not end on a byte boundary or exceeds 64 bits, a bitfield wider than its
 //! type, `bool` outside a one-bit bitfield, a byte order on a byte array, attributes given
 //! twice or in conflict, a length attribute naming a non-integer field, or a field name that
-//! clashes with a generated item.
+//! clashes with a generated item (or with another field's, such as `foo` and `set_foo`), and a
+//! byte order on a nested layout (which keeps its own).
 //!
 //! # `#[derive(CEnum)]`
 //! On a `#[repr(u8|u16|u32|u64)]` enum whose variants are unit variants with explicit values
@@ -127,7 +132,9 @@
 //! `#[cenum(display = "...")]`; unknown values print as `unknown (0x2a)`), and the [`CEnum`]
 //! and [`Field`] impls that let it be a layout field or bitfield. The enum must be `Copy`.
 //! `from_raw` always yields the named variant for a named value; a hand-built
-//! `Unknown(6)` where 6 has a name is not canonical and compares unequal to it.
+//! `Unknown(6)` where 6 has a name is not canonical and compares unequal to it. Rust gives the
+//! catch-all the discriminant after the previous variant's: if that overflows (a named `0xff`
+//! just before `Unknown(u8)`), give it an unused one explicitly (`Unknown(u8) = 0xfe`).
 //!
 //! # Panics
 //! Only views built with `new_unchecked` over a buffer shorter than the layout panic (with a
@@ -321,6 +328,9 @@ impl Span {
 pub trait Field {
     /// Size on the wire in bytes.
     const SIZE: usize;
+    /// Whether the containing field's byte order applies (an enum's integer), or the type has
+    /// its own (a nested layout).
+    const BYTE_ORDERED: bool;
     /// What a getter returns: the enum itself, or a nested layout's read-only view.
     type Ref<'a>;
     /// What a `_mut` accessor returns: a nested layout's mutable view, or an enum's raw bytes.

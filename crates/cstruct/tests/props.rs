@@ -212,6 +212,22 @@ fn ipv4_should_accept(b: &[u8]) -> bool {
     hl >= 20 && hl <= b.len() && tl >= hl && tl <= b.len()
 }
 
+/// Bytes that look like an IPv4 packet: IHL 0..15 and a total length near the buffer length,
+/// so the accept path and every length error are exercised, not just truncation.
+fn plausible_ipv4() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec(any::<u8>(), 20..120),
+        0u8..16,
+        -8i32..8,
+    )
+        .prop_map(|(mut b, ihl, d)| {
+            b[0] = 0x40 | ihl;
+            let tl = (b.len() as i32 + d).clamp(0, 0xffff) as u16;
+            b[2..4].copy_from_slice(&tl.to_be_bytes());
+            b
+        })
+}
+
 fn tcp_should_accept(b: &[u8]) -> bool {
     b.len() >= 20 && {
         let hl = usize::from(b[12] >> 4) * 4;
@@ -261,7 +277,10 @@ proptest! {
     }
 
     #[test]
-    fn any_slice_builds_or_errors(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+    fn any_slice_builds_or_errors(bytes in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..200),
+        plausible_ipv4(),
+    ]) {
         match Ipv4Packet::new_checked(&bytes[..]) {
             Ok(ip) => {
                 prop_assert!(ipv4_should_accept(&bytes));

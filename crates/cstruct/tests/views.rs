@@ -431,9 +431,21 @@ fn debug_prints_fields_by_name() {
     );
     assert!(s.contains("protocol: Tcp"), "{s}");
     assert!(s.contains("src: [192, 0, 2, 1]"), "{s}");
-    assert!(s.ends_with("options_len: 0, payload_len: 40 }"), "{s}");
+    assert!(
+        s.ends_with("header_len: 20, options_len: 0, packet_len: 60, payload_len: 40 }"),
+        "{s}"
+    );
     let m = MixedView::new_checked(&[0u8; Mixed::SIZE][..]).unwrap();
-    assert!(format!("{m:?}").contains("eth: EthHeaderView { dst: [0, 0, 0, 0, 0, 0]"));
+    let s = format!("{m:?}");
+    assert!(
+        s.contains("eth: EthHeaderView { dst: [0, 0, 0, 0, 0, 0]"),
+        "{s}"
+    );
+    let e = format!("{:?}", EthHeaderView::new_checked(&[0u8; 14][..]).unwrap());
+    assert!(
+        !e.contains("payload_len"),
+        "a fixed layout has no tail to print: {e}"
+    );
     // Debug on a short unchecked view does not panic.
     let short = Ipv4Packet::new_unchecked(&SYN[..3]);
     assert_eq!(format!("{short:?}"), "Ipv4Packet { truncated_len: 3 }");
@@ -461,10 +473,113 @@ fn unchecked_short_view_panics_with_a_message() {
 }
 
 #[test]
-fn layout_trait_builds_checked_views() {
-    fn ttl_of<L: Layout>(b: &[u8]) -> Result<(), Error> {
+fn layout_trait_is_new_checked_for_generic_code() {
+    fn accepts<L: Layout>(b: &[u8]) -> Result<(), Error> {
         L::view(b).map(|_| ())
     }
-    assert!(ttl_of::<Ipv4Header>(&SYN).is_ok());
-    assert!(ttl_of::<Ipv4Header>(&SYN[..10]).is_err());
+    for len in 0..SYN.len() {
+        assert_eq!(
+            accepts::<Ipv4Header>(&SYN[..len]),
+            Ipv4Packet::new_checked(&SYN[..len]).map(|_| ())
+        );
+        assert_eq!(
+            accepts::<TcpHeader>(&SYN[20..len.max(20)]),
+            TcpSegment::new_checked(&SYN[20..len.max(20)]).map(|_| ())
+        );
+    }
+}
+
+mod edge {
+    //! Layouts at the edges: raw identifiers, names that shadow the derive's generic
+    //! parameters and std types, 64-bit length fields, enums taking the field's byte order.
+    #![allow(dead_code, non_camel_case_types, clippy::enum_variant_names)]
+    use unistack_cstruct::{CEnum, Cstruct};
+
+    #[derive(CEnum, Clone, Copy, Debug, PartialEq, Eq)]
+    #[repr(u16)]
+    pub enum B {
+        r#match = 1,
+        Ab = 2,
+        AB = 3,
+        Unknown(u16),
+    }
+
+    #[derive(Cstruct, Clone, Copy, Debug, PartialEq, Eq)]
+    #[cstruct(header_len = r#type * 2)]
+    pub struct S {
+        pub r#type: u8,
+        pub b: B,
+        #[cstruct(little)]
+        pub b_le: B,
+    }
+
+    #[allow(clippy::upper_case_acronyms)]
+    pub type Result = ();
+
+    #[derive(Cstruct, Clone, Copy, Debug)]
+    #[cstruct(header_len = hl * 8, total_len = tl * 2)]
+    pub struct Huge {
+        pub hl: u64,
+        pub tl: u64,
+    }
+}
+
+#[test]
+fn edge_layouts() {
+    use edge::*;
+    assert_eq!(B::from_raw(1), B::r#match);
+    assert_eq!(B::r#match.to_string(), "match");
+    assert_eq!(B::from_raw(3), B::AB);
+    let bytes = [3u8, 0, 2, 3, 0, 0xaa];
+    let v = SView::new_checked(&bytes[..]).unwrap();
+    assert_eq!(v.r#type(), 3);
+    assert_eq!(v.header_len(), 6);
+    assert_eq!(v.b(), B::Ab);
+    assert_eq!(
+        v.b_le(),
+        B::AB,
+        "an enum field takes the field's byte order"
+    );
+    const { assert!(S::B_LE.little) };
+    assert_eq!(S::TYPE.offset, 0);
+
+    // Lengths that would overflow saturate and fail the check instead of wrapping past it.
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&0x4000_0000_0000_0002u64.to_be_bytes());
+    b[8..16].copy_from_slice(&6u64.to_be_bytes());
+    let huge = HugeView::new_unchecked(&b[..]);
+    assert_eq!(huge.header_len(), usize::MAX);
+    assert!(huge.payload().is_empty());
+    assert!(matches!(
+        HugeView::new_checked(&b[..]),
+        Err(Error::BadTotalLen { .. })
+    ));
+    b[15] = 0;
+    b[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+    b[..8].copy_from_slice(&2u64.to_be_bytes());
+    assert_eq!(
+        HugeView::new_checked(&b[..]),
+        Err(Error::Truncated {
+            needed: usize::MAX,
+            got: 32
+        })
+    );
+}
+
+#[test]
+fn a_header_length_below_the_fixed_layout_never_exposes_it_as_payload() {
+    let mut b = SYN;
+    let mut ip = Ipv4Packet::new_checked(&mut b[..]).unwrap();
+    ip.set_ihl(1);
+    assert!(ip.header().is_empty());
+    assert!(ip.options().is_empty());
+    assert!(ip.payload().is_empty());
+    assert!(ip.payload_mut().is_empty());
+    assert!(ip.header_mut().is_empty());
+    assert!(ip.into_payload().is_empty());
+    // An owned copy is never checked: the same rule keeps its accessors honest.
+    let mut raw = SYN;
+    raw[0] = 0x40;
+    let owned = Ipv4Header::read_from(&raw).unwrap();
+    assert!(owned.payload().is_empty() && owned.header().is_empty());
 }

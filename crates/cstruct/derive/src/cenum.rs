@@ -33,6 +33,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let mut repr: Option<Ident> = None;
     let mut krate = default_crate_path();
+    let mut crate_seen = false;
     for attr in &input.attrs {
         if attr.path().is_ident("repr") {
             attr.parse_nested_meta(|meta| {
@@ -48,6 +49,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         } else if attr.path().is_ident("cenum") {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("crate") {
+                    if crate_seen {
+                        return Err(meta.error("`crate` given twice"));
+                    }
+                    crate_seen = true;
                     krate = parse_crate_path(&meta)?;
                     Ok(())
                 } else {
@@ -73,11 +78,17 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut known = Vec::new();
     let mut catch_all: Option<Ident> = None;
     for v in &data.variants {
-        let mut display = v.ident.to_string();
+        let name = v.ident.to_string();
+        let mut display = name.strip_prefix("r#").unwrap_or(&name).to_string();
+        let mut display_given: Option<proc_macro2::Span> = None;
         for attr in &v.attrs {
             if attr.path().is_ident("cenum") {
                 attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("display") {
+                        if display_given.is_some() {
+                            return Err(meta.error("`display` given twice"));
+                        }
+                        display_given = Some(meta.path.span());
                         let s: syn::LitStr = meta.value()?.parse()?;
                         display = s.value();
                         Ok(())
@@ -124,6 +135,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         "a CEnum has exactly one catch-all variant",
                     ));
                 }
+                if let Some(span) = display_given {
+                    return Err(syn::Error::new(
+                        span,
+                        "the catch-all variant prints its value; `display` applies to named code points",
+                    ));
+                }
                 catch_all = Some(v.ident.clone());
             }
             other => {
@@ -143,9 +160,9 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         )
     })?;
 
-    let consts: Vec<Ident> = known
-        .iter()
-        .map(|k| format_ident!("__CENUM_{}", k.ident.to_string().to_uppercase()))
+    // Numbered, so variants differing only in case (or raw identifiers) cannot collide.
+    let consts: Vec<Ident> = (0..known.len())
+        .map(|i| format_ident!("__CENUM_VALUE_{}", i))
         .collect();
     let idents: Vec<&Ident> = known.iter().map(|k| &k.ident).collect();
     let values: Vec<&syn::Expr> = known.iter().map(|k| &k.value).collect();
@@ -241,6 +258,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #krate::Field for #name {
             const SIZE: usize = #width;
+            const BYTE_ORDERED: bool = true;
             type Ref<'a> = #name;
             type Mut<'a> = &'a mut [u8];
             #[inline]

@@ -138,10 +138,11 @@ enum Item {
     },
 }
 
-/// Names the derive generates on the view or the layout type; a field may not take them.
+/// Constants the derive generates on the layout type besides one per field.
+const RESERVED_CONSTS: &[&str] = &["SIZE", "FIELDS"];
+
+/// Methods the derive generates on the view or the layout type besides the field accessors.
 const RESERVED: &[&str] = &[
-    "size",
-    "fields",
     "new_unchecked",
     "new_checked",
     "check_len",
@@ -177,6 +178,7 @@ fn parse_struct_opts(input: &DeriveInput) -> syn::Result<StructOpts> {
         krate: default_crate_path(),
     };
     let mut endian_seen: Option<Span> = None;
+    let mut crate_seen = false;
     for attr in &input.attrs {
         if attr.path().is_ident("bits") {
             return Err(syn::Error::new(
@@ -219,6 +221,10 @@ fn parse_struct_opts(input: &DeriveInput) -> syn::Result<StructOpts> {
                 opts.total_len = Some(meta.value()?.parse()?);
                 Ok(())
             } else if meta.path.is_ident("crate") {
+                if crate_seen {
+                    return Err(meta.error("`crate` given twice"));
+                }
+                crate_seen = true;
                 opts.krate = parse_crate_path(&meta)?;
                 Ok(())
             } else {
@@ -286,16 +292,6 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
         .ident
         .clone()
         .ok_or_else(|| syn::Error::new(f.span(), "Cstruct fields must be named"))?;
-    let name = ident.to_string();
-    let bare = name.strip_prefix("r#").unwrap_or(&name);
-    if RESERVED.contains(&bare) {
-        return Err(syn::Error::new(
-            ident.span(),
-            format!(
-                "field name `{bare}` collides with a name the derive generates; rename the field"
-            ),
-        ));
-    }
     let kind = classify(&f.ty)?;
     let mut bits: Option<(u32, Span)> = None;
     let mut endian = default_endian;
@@ -312,6 +308,12 @@ fn parse_field(f: &syn::Field, default_endian: Endian) -> syn::Result<FieldDef> 
                 syn::Error::new(attr.span(), "expected #[bits(N)] with N an integer literal")
             })?;
             let n: u32 = lit.base10_parse()?;
+            if n > 64 {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a bitfield is at most 64 bits wide",
+                ));
+            }
             if n == 0 {
                 return Err(syn::Error::new(
                     lit.span(),
@@ -451,7 +453,7 @@ fn group_items(fields: &[FieldDef], krate: &Path) -> syn::Result<Vec<Item>> {
                 ));
             }
             members.push((i, n));
-            let total = total + n;
+            let total = total.saturating_add(n);
             if total > 64 {
                 return Err(syn::Error::new(
                     f.ident.span(),
@@ -556,6 +558,52 @@ fn unaligned_group(fields: &[FieldDef], first: usize, last: usize, total: u32) -
     )
 }
 
+/// Every name a field generates: getter, setter, `_mut` accessor, and its `Span` constant.
+fn generated_names(f: &FieldDef) -> Vec<(String, bool)> {
+    let b = bare(&f.ident);
+    let mut names = vec![(b.clone(), false), (format!("set_{b}"), false)];
+    if matches!(f.kind, Kind::Array(_) | Kind::Path) && f.bits.is_none() {
+        names.push((format!("{b}_mut"), false));
+    }
+    names.push((b.to_uppercase(), true));
+    names
+}
+
+/// Reject fields whose generated items clash with each other or with the derive's own.
+fn check_generated_names(fields: &[FieldDef]) -> syn::Result<()> {
+    let mut seen: Vec<(String, &Ident)> = Vec::new();
+    for f in fields {
+        for (name, is_const) in generated_names(f) {
+            let reserved = if is_const {
+                RESERVED_CONSTS.contains(&name.as_str())
+            } else {
+                RESERVED.contains(&name.as_str())
+            };
+            if reserved {
+                return Err(syn::Error::new(
+                    f.ident.span(),
+                    format!(
+                        "field `{}` generates `{name}`, a name the derive already uses; rename the field",
+                        bare(&f.ident)
+                    ),
+                ));
+            }
+            if let Some((_, other)) = seen.iter().find(|(n, _)| *n == name) {
+                return Err(syn::Error::new(
+                    f.ident.span(),
+                    format!(
+                        "fields `{}` and `{}` both generate `{name}`; rename one",
+                        bare(other),
+                        bare(&f.ident)
+                    ),
+                ));
+            }
+            seen.push((name, &f.ident));
+        }
+    }
+    Ok(())
+}
+
 fn screaming(ident: &Ident) -> Ident {
     let s = ident.to_string();
     let s = s.strip_prefix("r#").unwrap_or(&s).to_uppercase();
@@ -621,6 +669,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             "a Cstruct layout needs at least one field",
         ));
     }
+    check_generated_names(&fields)?;
     let items = group_items(&fields, krate)?;
 
     // Length attributes must name an integer field.
@@ -691,8 +740,24 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 let set = format_ident!("set_{}", fname);
                 let mutf = format_ident!("{}_mut", fname);
                 let little = f.endian == Endian::Little;
+                // A nested layout has its own byte order; only enums take the field's.
+                let little = match f.kind {
+                    Kind::Path => {
+                        if let Some(span) = f.endian_attr {
+                            const_checks.push(quote_spanned! {span=>
+                                const _: () = ::core::assert!(
+                                    <#ty as #krate::Field>::BYTE_ORDERED,
+                                    "a nested layout keeps its own byte order: remove `big`/`little` from this field",
+                                );
+                            });
+                        }
+                        quote!(#little && <#ty as #krate::Field>::BYTE_ORDERED)
+                    }
+                    Kind::Array(_) => quote!(false),
+                    _ => quote!(#little),
+                };
                 consts.push(quote! {
-                    #[doc = concat!("Where `", #fname, "` lies: byte offset and length.")]
+                    #[doc = ::core::concat!("Where `", #fname, "` lies: byte offset and length.")]
                     pub const #c: #krate::Span = #krate::Span::bytes(#offset, #size, #little);
                 });
                 field_list.push(quote!((#fname, #name::#c)));
@@ -710,7 +775,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                             }
                         });
                         setters.push(quote! {
-                            #[doc = concat!("Set the `", #fname, "` field.")]
+                            #[doc = ::core::concat!("Set the `", #fname, "` field.")]
                             #[inline]
                             pub fn #set(&mut self, value: #ty) {
                                 #krate::bytes::#setf::<#w>(self.buffer.as_mut(), #name::#c.offset, value as u64)
@@ -728,12 +793,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                             }
                         });
                         setters.push(quote! {
-                            #[doc = concat!("Set the `", #fname, "` field.")]
+                            #[doc = ::core::concat!("Set the `", #fname, "` field.")]
                             #[inline]
                             pub fn #set(&mut self, value: &[u8; #len]) {
                                 *#krate::bytes::array_mut::<{ #len }>(self.buffer.as_mut(), #name::#c.offset) = *value;
                             }
-                            #[doc = concat!("Borrow the `", #fname, "` field's bytes mutably.")]
+                            #[doc = ::core::concat!("Borrow the `", #fname, "` field's bytes mutably.")]
                             #[inline]
                             pub fn #mutf(&mut self) -> &mut [u8; #len] {
                                 #krate::bytes::array_mut::<{ #len }>(self.buffer.as_mut(), #name::#c.offset)
@@ -754,7 +819,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                             }
                         });
                         setters.push(quote! {
-                            #[doc = concat!("Set the `", #fname, "` field.")]
+                            #[doc = ::core::concat!("Set the `", #fname, "` field.")]
                             #[inline]
                             pub fn #set(&mut self, value: #ty) {
                                 <#ty as #krate::Field>::write(
@@ -763,7 +828,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                                     #endian,
                                 )
                             }
-                            #[doc = concat!(
+                            #[doc = ::core::concat!(
                                 "Access the `", #fname, "` field mutably (a nested view, or an enum's raw bytes)."
                             )]
                             #[inline]
@@ -816,7 +881,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         (1u64 << m.bits) - 1
                     };
                     consts.push(quote! {
-                        #[doc = concat!(
+                        #[doc = ::core::concat!(
                             "Where the `", #fname, "` bitfield lies: its group's bytes, shift and width."
                         )]
                         pub const #c: #krate::Span = #krate::Span::bits(#offset, #bytes, #shift, #nbits, #little);
@@ -854,7 +919,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         }
                     });
                     setters.push(quote! {
-                        #[doc = concat!(
+                        #[doc = ::core::concat!(
                             "Set the `", #fname, "` bitfield; bits of `value` beyond its width are dropped."
                         )]
                         #[inline]
@@ -877,18 +942,19 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let view_str = view.to_string();
 
     // Header and total length handling.
+    // Lengths saturate instead of overflowing (a `u64` field times N, or any `u64` on a 32-bit
+    // target), so an absurd value fails the length check rather than wrapping past it.
     let header_len_body = match &opts.header_len {
         Some(le) => {
             let fid = &le.field;
             let scale = le.scale as usize;
-            if scale == 1 {
-                quote!(self.#fid() as usize)
-            } else {
-                quote!((self.#fid() as usize) * #scale)
-            }
+            quote!(#krate::bytes::scaled_len(self.#fid() as u64, #scale))
         }
         None => quote!(#name::SIZE),
     };
+    // Where the header ends, or `usize::MAX` (so every range from it is empty) when the header
+    // length field says less than the fixed layout.
+    let header_end = quote!(#krate::bytes::header_end(#name::SIZE, self.header_len()));
     // With a total length, `header_len <= total_len <= len` already bounds the header, so only
     // the last length is compared with the buffer (one comparison less on every packet).
     let header_len_check = opts.header_len.as_ref().map(|_| {
@@ -910,11 +976,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let packet_len_fn = opts.total_len.as_ref().map(|le| {
         let fid = &le.field;
         let scale = le.scale as usize;
-        let body = if scale == 1 {
-            quote!(self.#fid() as usize)
-        } else {
-            quote!((self.#fid() as usize) * #scale)
-        };
+        let body = quote!(#krate::bytes::scaled_len(self.#fid() as u64, #scale));
         let doc = format!(
             "Return the packet length in bytes that the `{fid}` field declares (header and payload)."
         );
@@ -952,14 +1014,20 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     });
-    let debug_tail = if opts.header_len.is_some() {
+    // Length tails, when the layout has them; a fixed layout prints its fields only.
+    let debug_header = opts.header_len.as_ref().map(|_| {
         quote! {
+            .field("header_len", &self.header_len())
             .field("options_len", &self.options().len())
-            .field("payload_len", &self.payload().len())
         }
-    } else {
-        quote!(.field("payload_len", &self.payload().len()))
-    };
+    });
+    let debug_packet = opts
+        .total_len
+        .as_ref()
+        .map(|_| quote!(.field("packet_len", &self.packet_len())));
+    let debug_payload = (opts.header_len.is_some() || opts.total_len.is_some())
+        .then(|| quote!(.field("payload_len", &self.payload().len())));
+    let debug_tail = quote!(#debug_header #debug_packet #debug_payload);
 
     let field_count = field_list.len();
     let size_const_doc = format!("The size in bytes of the fixed `{name}` layout.");
@@ -992,8 +1060,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ///
             /// # Errors
             /// [`Error::OutOfRange`](#krate::Error::OutOfRange) if `source` is shorter than the layout.
-            pub fn read_from<S: #krate::ByteSource + ?::core::marker::Sized>(
-                source: &S,
+            pub fn read_from<__S: #krate::ByteSource + ?::core::marker::Sized>(
+                source: &__S,
             ) -> ::core::result::Result<#view<[u8; #name::SIZE]>, #krate::Error> {
                 #name::read_from_at(source, 0)
             }
@@ -1002,8 +1070,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ///
             /// # Errors
             /// [`Error::OutOfRange`](#krate::Error::OutOfRange) if the range is not inside `source`.
-            pub fn read_from_at<S: #krate::ByteSource + ?::core::marker::Sized>(
-                source: &S,
+            pub fn read_from_at<__S: #krate::ByteSource + ?::core::marker::Sized>(
+                source: &__S,
                 offset: usize,
             ) -> ::core::result::Result<#view<[u8; #name::SIZE]>, #krate::Error> {
                 let mut bytes = [0u8; #name::SIZE];
@@ -1015,7 +1083,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[doc = #view_doc]
         ///
         /// Build it with `new_checked`: after that one length check no accessor can panic.
-        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+            ::core::hash::Hash,
+        )]
         #vis struct #view<B> {
             buffer: B,
         }
@@ -1023,12 +1097,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         // A field may be called `len`; its getter is not a collection length.
         #[allow(clippy::len_without_is_empty)]
-        impl<B: ::core::convert::AsRef<[u8]>> #view<B> {
+        impl<__B: ::core::convert::AsRef<[u8]>> #view<__B> {
             /// Wrap a buffer without checking its length.
             ///
             /// Accessors panic if the buffer is shorter than the layout; prefer `new_checked`.
             #[inline]
-            pub const fn new_unchecked(buffer: B) -> Self {
+            pub const fn new_unchecked(buffer: __B) -> Self {
                 #view { buffer }
             }
 
@@ -1040,7 +1114,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// [`Error::BadHeaderLen`](#krate::Error::BadHeaderLen) /
             /// [`Error::BadTotalLen`](#krate::Error::BadTotalLen) if those fields are inconsistent.
             #[inline]
-            pub fn new_checked(buffer: B) -> ::core::result::Result<Self, #krate::Error> {
+            pub fn new_checked(buffer: __B) -> ::core::result::Result<Self, #krate::Error> {
                 let view = #view { buffer };
                 view.check_len()?;
                 ::core::result::Result::Ok(view)
@@ -1061,7 +1135,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             /// Return the underlying buffer.
             #[inline]
-            pub fn into_inner(self) -> B {
+            pub fn into_inner(self) -> __B {
                 self.buffer
             }
 
@@ -1088,7 +1162,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Return the header bytes (empty if the header length field no longer fits).
             #[inline]
             pub fn header(&self) -> &[u8] {
-                #krate::bytes::range(self.buffer.as_ref(), 0, self.header_len())
+                #krate::bytes::range(self.buffer.as_ref(), 0, #header_end)
             }
 
             #options_fns
@@ -1098,7 +1172,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Empty if a length field no longer fits the buffer (changed after the check).
             #[inline]
             pub fn payload(&self) -> &[u8] {
-                #krate::bytes::range(self.buffer.as_ref(), self.header_len(), #payload_end)
+                #krate::bytes::range(self.buffer.as_ref(), #header_end, #payload_end)
             }
 
             #[doc = #decode_doc]
@@ -1118,7 +1192,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #[automatically_derived]
-        impl<B: ::core::convert::AsRef<[u8]> + ::core::convert::AsMut<[u8]>> #view<B> {
+        impl<__B: ::core::convert::AsRef<[u8]> + ::core::convert::AsMut<[u8]>> #view<__B> {
             /// Return the whole underlying buffer as mutable bytes.
             #[inline]
             pub fn as_bytes_mut(&mut self) -> &mut [u8] {
@@ -1128,7 +1202,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Return the header bytes mutably (see `header`).
             #[inline]
             pub fn header_mut(&mut self) -> &mut [u8] {
-                let end = self.header_len();
+                let end = #header_end;
                 #krate::bytes::range_mut(self.buffer.as_mut(), 0, end)
             }
 
@@ -1137,7 +1211,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Return the payload mutably (see `payload`).
             #[inline]
             pub fn payload_mut(&mut self) -> &mut [u8] {
-                let start = self.header_len();
+                let start = #header_end;
                 let end = #payload_end;
                 #krate::bytes::range_mut(self.buffer.as_mut(), start, end)
             }
@@ -1152,26 +1226,26 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #[automatically_derived]
-        impl<B: #krate::Split> #view<B> {
+        impl<__B: #krate::Split> #view<__B> {
             /// Narrow the buffer to the payload, keeping its type (zero-copy: a `&'a [u8]`
             /// stays borrowed for `'a`, a `Bytes` shares its allocation).
             #[inline]
-            pub fn into_payload(self) -> B {
-                let start = self.header_len();
+            pub fn into_payload(self) -> __B {
+                let start = #header_end;
                 let end = #payload_end;
                 #krate::Split::split_range(self.buffer, start, end)
             }
 
             /// Narrow the buffer to the header, keeping its type.
             #[inline]
-            pub fn into_header(self) -> B {
-                let end = self.header_len();
+            pub fn into_header(self) -> __B {
+                let end = #header_end;
                 #krate::Split::split_range(self.buffer, 0, end)
             }
         }
 
         #[automatically_derived]
-        impl<B: ::core::convert::AsRef<[u8]>> ::core::fmt::Debug for #view<B> {
+        impl<__B: ::core::convert::AsRef<[u8]>> ::core::fmt::Debug for #view<__B> {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 let len = self.buffer.as_ref().len();
                 if len < #name::SIZE {
@@ -1190,6 +1264,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[automatically_derived]
         impl #krate::Field for #name {
             const SIZE: usize = #name::SIZE;
+            const BYTE_ORDERED: bool = false;
             type Ref<'a> = #view<&'a [u8]>;
             type Mut<'a> = #view<&'a mut [u8]>;
             #[inline]
@@ -1212,10 +1287,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
         #[automatically_derived]
         impl #krate::Layout for #name {
-            type View<B: ::core::convert::AsRef<[u8]>> = #view<B>;
+            type View<__B: ::core::convert::AsRef<[u8]>> = #view<__B>;
             const FIELDS: &'static [(&'static str, #krate::Span)] = #name::FIELDS;
             #[inline]
-            fn view<B: ::core::convert::AsRef<[u8]>>(buffer: B) -> ::core::result::Result<#view<B>, #krate::Error> {
+            fn view<__B: ::core::convert::AsRef<[u8]>>(buffer: __B) -> ::core::result::Result<#view<__B>, #krate::Error> {
                 #view::new_checked(buffer)
             }
         }
