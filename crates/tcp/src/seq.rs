@@ -93,7 +93,8 @@ mod tests {
         let a = SeqNumber(u32::MAX - 10);
         let b = a + 20;
         assert_eq!(b.0, 9);
-        assert!(a < b && b > a);
+        assert!(a < b);
+        assert!(b > a);
         assert_eq!(b - a, 20);
         assert_eq!(a - b, -20);
         assert_eq!(a.max(b), b);
