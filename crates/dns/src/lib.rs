@@ -1,0 +1,3 @@
+//! Zero-copy DNS for unistack. (Under construction.)
+#![no_std]
+#![forbid(unsafe_code)]
