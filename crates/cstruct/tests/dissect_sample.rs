@@ -31,26 +31,26 @@ fn line(frame: &[u8]) -> String {
 #[test]
 fn dissects_the_captured_exchange() {
     let f = frames();
-    assert_eq!(f.len(), 22);
-    assert_eq!(line(f[2]), "ARP, Request who-has 192.0.2.2 tell 192.0.2.1");
-    assert_eq!(line(f[3]), "ARP, Reply 192.0.2.2 is-at 4e:d6:5a:44:24:22");
+    assert_eq!(f.len(), 14);
+    assert_eq!(line(f[0]), "ARP, Request who-has 192.0.2.2 tell 192.0.2.1");
+    assert_eq!(line(f[1]), "ARP, Reply 192.0.2.2 is-at 02:00:00:00:00:0b");
+    assert_eq!(
+        line(f[2]),
+        "IP 192.0.2.1.40001 > 192.0.2.2.53: UDP, length 29"
+    );
     assert_eq!(
         line(f[4]),
-        "IP 192.0.2.1.58498 > 192.0.2.2.53: UDP, length 29"
+        "IP 192.0.2.1.40000 > 192.0.2.2.80: Flags [S], seq 3689459285, ack 0, win 64240, options 20 bytes, length 0"
     );
     assert_eq!(
-        line(f[6]),
-        "IP 192.0.2.1.33448 > 192.0.2.2.80: Flags [S], seq 113783334, ack 0, win 64240, options 20 bytes, length 0"
+        line(f[5]),
+        "IP 192.0.2.2.80 > 192.0.2.1.40000: Flags [S.], seq 3261043161, ack 3689459286, win 65160, options 20 bytes, length 0"
     );
     assert_eq!(
-        line(f[7]),
-        "IP 192.0.2.2.80 > 192.0.2.1.33448: Flags [S.], seq 1701244846, ack 113783335, win 65160, options 20 bytes, length 0"
+        line(f[9]),
+        "IP 192.0.2.2.80 > 192.0.2.1.40000: Flags [P.], seq 3261043162, ack 3689459304, win 64, options 12 bytes, length 28"
     );
-    assert_eq!(
-        line(f[11]),
-        "IP 192.0.2.2.80 > 192.0.2.1.33448: Flags [P.], seq 1701244847, ack 113783353, win 64, options 12 bytes, length 28"
-    );
-    assert!(line(f[0]).ends_with("ethertype IPv6, length 86"));
+    assert!(line(f[11]).contains("Flags [F.]"));
 }
 
 #[test]
@@ -71,10 +71,10 @@ fn verbose_detail_names_every_field() {
     let f = frames();
     let mut s = String::new();
     let mut d = String::new();
-    dissect::dissect(f[4], Some(&mut d), &mut s).unwrap();
+    dissect::dissect(f[2], Some(&mut d), &mut s).unwrap();
     assert!(d.contains("Ipv4Packet { version: 4, ihl: 5,"), "{d}");
     assert!(
-        d.contains("UdpDatagram { src_port: 58498, dst_port: 53, length: 37,"),
+        d.contains("UdpDatagram { src_port: 40001, dst_port: 53, length: 37,"),
         "{d}"
     );
 }
