@@ -10,10 +10,12 @@
 
 mod error;
 pub mod options;
+mod repr;
 mod seq;
 pub mod wire;
 
 pub use error::Error;
 pub use options::{OptionsRepr, SackBlocks, TcpOption, parse_options};
+pub use repr::{Control, TcpRepr};
 pub use seq::SeqNumber;
 pub use wire::{TcpHeader, TcpSegment};
