@@ -7,9 +7,15 @@
 #![forbid(unsafe_code)]
 
 mod ethif;
+mod ipv4;
 mod layouts;
+mod tcp;
 
 pub use ethif::{arp_cache, ethernet_frame};
+pub use ipv4::{
+    echo_responder, fragmenter, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
+};
+pub use tcp::tcp_segment;
 
 use layouts::*;
 use unistack_cstruct::{ByteSource, Layout};
@@ -22,6 +28,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cstruct_views", cstruct_views),
     ("ethernet_frame", ethernet_frame),
     ("arp_cache", arp_cache),
+    ("ipv4_packet", ipv4_packet),
+    ("udp_datagram", udp_datagram),
+    ("icmpv4_message", icmpv4_message),
+    ("echo_responder", echo_responder),
+    ("reassembler", reassembler),
+    ("fragmenter", fragmenter),
+    ("tcp_segment", tcp_segment),
 ];
 
 /// Views of every field kind over arbitrary bytes.
