@@ -139,8 +139,11 @@ struct Entry {
 /// - Stale bindings keep being used while they are confirmed (as Linux does), so traffic does
 ///   not stall every `reachable_time`; if the address stops answering, the entry is removed.
 ///
-/// Storage is fixed: a full cache evicts the least recently used resolved, non-static entry;
-/// if every entry is unresolved or static, `resolve` answers `NoRoom`.
+/// Storage is fixed. A full cache evicts the least recently used stale binding, or for our
+/// own lookups one idle for half the reachable time; bindings in use, unresolved entries,
+/// entries being confirmed, entries with packets waiting and static entries are never evicted.
+/// When nothing may go, `resolve` answers `NoRoom`: a flood of lookups for addresses that do
+/// not answer degrades new lookups for a few seconds but never pushes out the gateway.
 #[derive(Debug)]
 pub struct ArpCache<P, const N: usize, const Q: usize> {
     mac: MacAddress,
@@ -223,21 +226,45 @@ impl<P, const N: usize, const Q: usize> ArpCache<P, N, Q> {
                 }
                 Ok(())
             }
-            None => self.insert(entry).map_err(|_| (ip, mac)),
+            None => self
+                .insert(Duration::ZERO, entry, false)
+                .map_err(|_| (ip, mac)),
         }
     }
 
-    /// Insert, evicting the least recently used resolved, non-static, unprobed entry if full.
-    fn insert(&mut self, entry: Entry) -> Result<(), Entry> {
+    /// The entry to evict for a new one, if any may go: never a static entry, an unresolved
+    /// one, one being confirmed, or one with packets waiting on it. First the least recently
+    /// used stale binding; for our own lookups (`idle_too`), then the least recently used
+    /// binding idle for half the reachable time. A binding in use is never evicted, so a
+    /// flood of lookups for addresses that do not answer cannot push out the gateway.
+    fn victim(&self, now: Duration, idle_too: bool) -> Option<usize> {
+        let idle = self.config.reachable_time / 2;
+        let waiting = |ip: ProtocolAddress| self.queue.iter().any(|(a, _)| *a == ip);
+        let candidates = || {
+            self.entries.iter().enumerate().filter(|(_, e)| {
+                e.mac.is_some() && e.expires.is_some() && e.probe.is_none() && !waiting(e.ip)
+            })
+        };
+        let stale = candidates()
+            .filter(|(_, e)| e.expires.is_some_and(|t| t <= now))
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(i, _)| i);
+        stale.or_else(|| {
+            idle_too
+                .then(|| {
+                    candidates()
+                        .filter(|(_, e)| e.last_used.saturating_add(idle) <= now)
+                        .min_by_key(|(_, e)| e.last_used)
+                        .map(|(i, _)| i)
+                })
+                .flatten()
+        })
+    }
+
+    /// Insert, evicting a [`victim`](Self::victim) if full.
+    fn insert(&mut self, now: Duration, entry: Entry, idle_too: bool) -> Result<(), Entry> {
         if self.entries.is_full() {
-            let victim = self
-                .entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.mac.is_some() && e.expires.is_some() && e.probe.is_none())
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(i, _)| i);
-            match victim {
+            match self.victim(now, idle_too) {
                 Some(i) => {
                     self.entries.swap_remove(i);
                 }
@@ -284,7 +311,7 @@ impl<P, const N: usize, const Q: usize> ArpCache<P, N, Q> {
                 probe: Some(Probe { sent: 0, next: now }),
                 last_used: now,
             };
-            if self.insert(entry).is_err() {
+            if self.insert(now, entry, true).is_err() {
                 self.stats.dropped_packets += 1;
                 return Resolve::NoRoom(packet);
             }
@@ -317,7 +344,8 @@ impl<P, const N: usize, const Q: usize> ArpCache<P, N, Q> {
             }
             return None;
         }
-        let to_us = arp.target_ip == self.ip && !arp.is_gratuitous();
+        // An interface without an address answers nothing (and learns nothing addressed to it).
+        let to_us = self.ip != [0; 4] && arp.target_ip == self.ip && !arp.is_gratuitous();
         self.learn(now, arp, to_us);
         if arp.op == ArpOp::Request && to_us {
             self.stats.replies_sent += 1;
@@ -356,19 +384,25 @@ impl<P, const N: usize, const Q: usize> ArpCache<P, N, Q> {
                 } else if e.mac == Some(arp.sender_mac) {
                     e.expires = Some(reachable);
                     e.probe = None;
+                } else if e.mac.is_none() {
+                    // We are asking, but this packet is not an answer to us.
+                    self.stats.ignored_unsolicited += 1;
                 } else {
                     self.stats.ignored_conflicting += 1;
                 }
             }
             None => {
                 if to_us && arp.op == ArpOp::Request && self.config.learn_from_requests {
-                    let _ = self.insert(Entry {
+                    // Learned bindings only take free or stale slots: an unasked-for packet
+                    // never pushes out a binding in use.
+                    let entry = Entry {
                         ip: s,
                         mac: Some(arp.sender_mac),
                         expires: Some(reachable),
                         probe: None,
                         last_used: now,
-                    });
+                    };
+                    let _ = self.insert(now, entry, false);
                 } else {
                     self.stats.ignored_unsolicited += 1;
                 }

@@ -290,8 +290,8 @@ fn group_addresses_and_static_entries() {
     assert_eq!(c.resolve(s(0.0), OUR_IP, 3), Resolve::NoRoom(3));
 }
 
-#[test]
-fn full_cache_evicts_the_least_recently_used_binding() {
+/// Fill a cache with four resolved bindings, 192.0.2.10..=13, used at 0, 1, 2 and 3 s.
+fn full_cache() -> Cache {
     let mut c = cache();
     for i in 0..4u8 {
         let ip = [192, 0, 2, 10 + i];
@@ -301,17 +301,23 @@ fn full_cache_evicts_the_least_recently_used_binding() {
         while c.poll_event().is_some() {}
     }
     assert_eq!(c.len(), 4);
-    let _ = c.lookup(s(5.0), [192, 0, 2, 10]); // 10 is now the most recent
+    c
+}
+
+#[test]
+fn a_full_cache_evicts_only_idle_or_stale_bindings() {
+    let mut c = full_cache();
+    let _ = c.lookup(s(5.0), [192, 0, 2, 10]);
+    // At 6 s every binding is in use: a new address gets no room.
+    assert_eq!(c.resolve(s(6.0), [192, 0, 2, 50], 9), Resolve::NoRoom(9));
+    // At 40 s, 11, 12 and 13 have been idle for over 30 s (half the reachable time); the
+    // least recently used one (11) makes room. 10 was used at 5 s: still least but one.
     assert!(matches!(
-        c.resolve(s(6.0), [192, 0, 2, 50], 9),
+        c.resolve(s(40.0), [192, 0, 2, 50], 9),
         Resolve::Queued { .. }
     ));
-    assert_eq!(
-        c.lookup(s(6.0), [192, 0, 2, 11]),
-        None,
-        "11 was least recently used"
-    );
-    assert!(c.lookup(s(6.0), [192, 0, 2, 10]).is_some());
+    assert_eq!(c.lookup(s(40.0), [192, 0, 2, 11]), None);
+    assert!(c.lookup(s(40.0), [192, 0, 2, 10]).is_some());
     // With every slot unresolved, new addresses get no room.
     let mut c = cache();
     for i in 0..4u8 {
@@ -321,6 +327,91 @@ fn full_cache_evicts_the_least_recently_used_binding() {
         ));
     }
     assert_eq!(c.resolve(s(0.0), [10, 0, 0, 9], 5), Resolve::NoRoom(5));
+}
+
+/// Review finding R2: lookups for addresses that never answer must not push out a binding
+/// in use (the gateway), however long they go on.
+#[test]
+fn a_lookup_flood_cannot_starve_the_gateway() {
+    let gw = [192, 0, 2, 254];
+    let mut c = cache();
+    let _ = c.resolve(s(0.0), gw, 0);
+    let _ = c.poll_transmit(s(0.0));
+    c.handle(s(0.0), &reply(PEER, gw));
+    while c.poll_event().is_some() {}
+    let mut t = 0.0;
+    let mut n = 1;
+    while t < 300.0 {
+        // The gateway carries traffic every 100 ms; the flood asks for 8 dead addresses.
+        assert!(
+            matches!(c.resolve(s(t), gw, n), Resolve::Ready(PEER, _)),
+            "at {t} s"
+        );
+        for i in 0..8u8 {
+            let _ = c.resolve(s(t), [198, 51, 100, i], n);
+        }
+        while c.poll_transmit(s(t)).is_some() {}
+        while c.poll_event().is_some() {}
+        t += 0.1;
+        n += 1;
+        // The gateway confirms itself whenever asked.
+        c.handle(s(t), &reply(PEER, gw));
+    }
+    assert_eq!(c.lookup(s(t), gw), Some(PEER));
+}
+
+/// Review finding R3: with `learn_from_requests`, spoofed requests cannot evict a binding in
+/// use and then plant a new one for its address.
+#[test]
+fn learning_from_requests_never_evicts_a_binding_in_use() {
+    let gw = [192, 0, 2, 254];
+    let mut c: Cache = ArpCache::new(
+        US,
+        OUR_IP,
+        Config {
+            learn_from_requests: true,
+            ..Config::default()
+        },
+    );
+    let _ = c.resolve(s(0.0), gw, 0);
+    let _ = c.poll_transmit(s(0.0));
+    c.handle(s(0.0), &reply(PEER, gw));
+    while c.poll_event().is_some() {}
+    for i in 0..8u8 {
+        c.handle(
+            s(1.0),
+            &ArpRepr::request(EVIL, [192, 0, 2, 100 + i], OUR_IP),
+        );
+    }
+    c.handle(s(1.0), &ArpRepr::request(EVIL, gw, OUR_IP));
+    assert_eq!(c.lookup(s(2.0), gw), Some(PEER));
+}
+
+/// Review finding R5: a binding with packets still waiting to be drained is never evicted,
+/// so those packets come out as `Send`, not `Unreachable`.
+#[test]
+fn bindings_with_waiting_packets_are_not_evicted() {
+    let mut c: ArpCache<u32, 1, 4> = ArpCache::new(US, OUR_IP, Config::default());
+    let _ = c.resolve(s(0.0), PEER_IP, 1);
+    let _ = c.poll_transmit(s(0.0));
+    c.handle(s(0.0), &reply(PEER, PEER_IP));
+    assert_eq!(c.resolve(s(100.0), [192, 0, 2, 9], 2), Resolve::NoRoom(2));
+    assert_eq!(
+        c.poll_event(),
+        Some(ArpEvent::Send {
+            mac: PEER,
+            packet: 1
+        })
+    );
+}
+
+#[test]
+fn an_unconfigured_interface_answers_nothing() {
+    let mut c: Cache = ArpCache::new(US, [0; 4], Config::default());
+    assert_eq!(
+        c.handle(s(0.0), &ArpRepr::request(PEER, PEER_IP, [0; 4])),
+        None
+    );
 }
 
 #[derive(Debug, Clone)]

@@ -4,11 +4,16 @@
 //! # Policy
 //! - Fragments are keyed by (source, destination, protocol, identification).
 //! - **Buffers**: at most `SLOTS` datagrams are in progress. A fragment of a new datagram
-//!   when every slot is busy is refused ([`ReassemblyError::NoSlot`]); datagrams in progress
-//!   are never evicted to make room, so a flood of new idents cannot destroy them. Slots free
-//!   up when a datagram completes or times out.
-//! - **Bytes**: a datagram whose payload would exceed `MAX_LEN` (or whose total length would
-//!   exceed 65535, the ping of death) is dropped.
+//!   when every slot is busy evicts the oldest datagram in progress (as Linux does under
+//!   memory pressure). Refusing new datagrams instead would let anyone pin every slot for the
+//!   whole timeout with `SLOTS` tiny fragments per timeout (a fraction of a packet per
+//!   second); evicting the oldest makes an attacker out-send the peers' own fragments, which
+//!   arrive within milliseconds of each other.
+//! - **Empty fragments** are refused ([`ReassemblyError::BadFragment`]): they carry nothing
+//!   and only serve to hold a slot.
+//! - **Bytes**: a datagram whose payload would exceed `MAX_LEN`, or whose total length would
+//!   exceed 65535 (the ping of death: with the *first* fragment's options, which the
+//!   reassembled header carries, whatever order the fragments arrive in), is dropped.
 //! - **Fragments**: at most `MAX_FRAGS` distinct fragments per datagram; more drops it.
 //! - **Time**: a datagram must complete within the timeout of its first fragment's arrival
 //!   (RFC 791 suggests 15 s, Linux uses 30 s); later fragments do not extend it, so a peer
@@ -245,7 +250,8 @@ impl<const SLOTS: usize, const MAX_LEN: usize, const MAX_FRAGS: usize>
             return Err(ReassemblyError::NotAFragment);
         }
         let len = payload.len();
-        if len != repr.payload_len
+        if len == 0
+            || len != repr.payload_len
             || !repr.frag_offset.is_multiple_of(8)
             || (repr.more_frags && !len.is_multiple_of(8))
         {
@@ -259,11 +265,16 @@ impl<const SLOTS: usize, const MAX_LEN: usize, const MAX_FRAGS: usize>
         {
             Some(i) => i,
             None => {
-                let i = self
-                    .slots
-                    .iter()
-                    .position(|s| s.state == State::Free)
-                    .ok_or(ReassemblyError::NoSlot)?;
+                // A free slot, or else the oldest datagram in progress is evicted.
+                let free = self.slots.iter().position(|s| s.state == State::Free);
+                let oldest = || {
+                    self.slots
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, s)| s.deadline)
+                        .map(|(i, _)| i)
+                };
+                let i = free.or_else(oldest).ok_or(ReassemblyError::NoSlot)?;
                 let deadline = now.saturating_add(self.timeout);
                 if let Some(s) = self.slots.get_mut(i) {
                     s.start(key, deadline);
@@ -348,6 +359,13 @@ impl<const SLOTS: usize, const MAX_LEN: usize, const MAX_FRAGS: usize>
                 options,
                 options_len: o.len(),
             });
+        }
+        // The reassembled header carries the first fragment's options: with them, the datagram
+        // must still fit in 65535 bytes, whichever fragment arrived first.
+        if let (Some(o), Some(e)) = (slot.first.map(|f| f.options_len), slot.end)
+            && Ipv4Header::SIZE + o + e > MAX_DATAGRAM_LEN
+        {
+            return Err(ReassemblyError::TooLarge);
         }
         if payload.is_empty() {
             return Ok(());

@@ -327,31 +327,26 @@ fn bounds_on_bytes_fragments_slots_and_time() {
     );
     assert_eq!(r.in_progress(), 0);
 
-    // Slots: 4 datagrams in progress, the fifth is refused, nothing is evicted.
+    // Slots: 4 datagrams in progress; a fifth evicts the oldest (ident 0, deadline 30 s).
     let mut r = Small::new(secs(30));
     for ident in 0..5u16 {
         let mut repr = udp_repr(8);
         repr.ident = ident;
         repr.more_frags = true;
-        let got = r.accept(secs(ident.into()), &repr, &[0; 8]);
-        if ident < 4 {
-            assert_eq!(got, Ok(None));
-        } else {
-            assert_eq!(got, Err(ReassemblyError::NoSlot));
-        }
+        assert_eq!(r.accept(secs(ident.into()), &repr, &[0; 8]), Ok(None));
     }
     assert_eq!(r.in_progress(), 4);
-    // Time: deadlines run from each datagram's first fragment.
-    assert_eq!(r.poll_timeout(), Some(secs(30)));
-    assert_eq!(r.handle_timeout(secs(31)), 2);
+    // Time: deadlines run from each datagram's first fragment (ident 0's is gone).
+    assert_eq!(r.poll_timeout(), Some(secs(31)));
+    assert_eq!(r.handle_timeout(secs(32)), 2);
     assert_eq!(r.in_progress(), 2);
-    assert_eq!(r.poll_timeout(), Some(secs(32)));
+    assert_eq!(r.poll_timeout(), Some(secs(33)));
     // A late fragment of an expired datagram starts afresh and cannot complete with the old.
     let mut repr = udp_repr(8);
     repr.ident = 0;
     repr.frag_offset = 8;
     assert_eq!(r.accept(secs(40), &repr, &[0; 8]), Ok(None));
-    assert_eq!(r.in_progress(), 1, "accept expired ident 2 and 3 too");
+    assert_eq!(r.in_progress(), 1, "accept expired idents 3 and 4 too");
     assert_eq!(r.handle_timeout(secs(1000)), 1);
     assert_eq!(r.poll_timeout(), None);
 }
@@ -504,4 +499,62 @@ proptest! {
             }
         }
     }
+}
+
+/// Review finding: the reassembled header carries the first fragment's options, so the
+/// 65535-byte limit must count them even when later fragments carry none (ping of death).
+#[test]
+fn first_fragment_options_count_toward_the_size_limit() {
+    let opts = [1u8; 40]; // 40 bytes of NOP options
+    let mut first = udp_repr(8);
+    first.more_frags = true;
+    first.options = Ipv4Options::new(&opts).unwrap();
+    let mut middle = udp_repr(65504);
+    middle.frag_offset = 8;
+    middle.more_frags = true;
+    let mut last = udp_repr(3);
+    last.frag_offset = 65512;
+    let big = vec![0u8; 65504];
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1]] {
+        let mut r: Box<Reassembler<1, 65536, 8>> = Box::new(Reassembler::new(secs(30)));
+        let parts: [(&Ipv4Repr<'_>, &[u8]); 3] =
+            [(&first, &[0; 8]), (&middle, &big), (&last, &[0; 3])];
+        let mut results = Vec::new();
+        for i in order {
+            let (repr, data) = parts[i];
+            results.push(r.accept(secs(0), repr, data).map(|d| d.is_some()));
+        }
+        assert!(
+            results.contains(&Err(ReassemblyError::TooLarge)),
+            "order {order:?}: {results:?}"
+        );
+        assert!(!results.contains(&Ok(true)), "order {order:?} reassembled");
+    }
+}
+
+/// Review finding: a handful of tiny fragments per timeout must not pin every slot; an empty
+/// fragment is refused, and a new datagram evicts the oldest one in progress.
+#[test]
+fn slots_cannot_be_pinned() {
+    let mut r = Small::new(secs(30));
+    let mut empty = udp_repr(0);
+    empty.more_frags = true;
+    assert_eq!(
+        r.accept(secs(0), &empty, &[]),
+        Err(ReassemblyError::BadFragment)
+    );
+    // An attacker fills every slot with one 8-byte fragment each.
+    for ident in 0..4u16 {
+        let mut repr = udp_repr(8);
+        repr.ident = 0x9000 + ident;
+        repr.more_frags = true;
+        assert_eq!(r.accept(secs(1), &repr, &[0; 8]), Ok(None));
+    }
+    // A legitimate two-fragment datagram still gets through.
+    assert_eq!(feed(&mut r, secs(2), &frag(0, true, &[7; 16])), Ok(None));
+    let done = feed(&mut r, secs(2), &frag(16, false, &[8; 4]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.1.len(), 20);
+    assert_eq!(r.in_progress(), 3, "one attacker datagram was evicted");
 }
