@@ -142,6 +142,8 @@ pub fn pseudo_header(src: Ipv4Address, dst: Ipv4Address, protocol: Protocol, len
 /// Update a checksum field after a 16-bit field changed from `old` to `new` (RFC 1624 eqn. 3:
 /// `HC' = ~(~HC + ~m + m')`).
 ///
+/// For UDP, where a zero field means "no checksum", write a result of `0x0000` as `0xffff`.
+///
 /// The result verifies exactly as a full recomputation would; like any ones' complement
 /// arithmetic it may differ from a recomputation only by writing zero as `0xffff` or the
 /// reverse (both verify). This equation never turns a valid field into `-0` the way the

@@ -460,7 +460,7 @@ impl fmt::Display for EchoError {
             EchoError::Parse(e) => write!(f, "request does not parse: {e}"),
             EchoError::NotEchoRequest => f.write_str("not an ICMP echo request"),
             EchoError::NotForUs => f.write_str("not addressed to us"),
-            EchoError::BadSource => f.write_str("source is not a unicast address"),
+            EchoError::BadSource => f.write_str("source is a martian address"),
             EchoError::Fragment => f.write_str("request is a fragment"),
             EchoError::TooLarge => f.write_str("reply would exceed 65535 bytes"),
             EchoError::BufferTooSmall { needed, got } => {
@@ -508,7 +508,16 @@ pub fn echo_reply(
     if ip.dst_addr != config.addr {
         return Err(EchoError::NotForUs);
     }
-    if !ip.src_addr.is_unicast() {
+    // Martian sources (RFC 1812 5.3.7) get no answer: a reply to them would go to a group, to
+    // ourselves, or nowhere. The subnet-directed broadcast of our own prefix is the stack's
+    // to filter (it knows the prefix; this function sees only our address).
+    let [a, ..] = ip.src_addr.octets();
+    if !ip.src_addr.is_unicast()
+        || ip.src_addr == config.addr
+        || ip.src_addr.is_loopback()
+        || a == 0
+        || a >= 240
+    {
         return Err(EchoError::BadSource);
     }
     if ip.is_fragment() {

@@ -350,3 +350,50 @@ fn incremental_ttl_decrement_on_a_real_header() {
     let ip = Ipv4Packet::new_checked(&b[..]).unwrap();
     assert_eq!(Ipv4Repr::parse(&ip, &caps()).unwrap().ttl, 63);
 }
+
+/// Review finding: martian sources (our own address, loopback, 0/8, 240/4, broadcast) are
+/// never answered.
+#[test]
+fn echo_requests_from_martian_sources_get_no_reply() {
+    let me = Ipv4Address::new(192, 0, 2, 1);
+    let config = EchoConfig {
+        addr: me,
+        ttl: 64,
+        caps: ChecksumCaps::all(),
+    };
+    let echo = Icmpv4Repr::EchoRequest {
+        ident: 1,
+        seq_no: 1,
+        data: b"ping",
+    };
+    for src in [
+        me,
+        Ipv4Address::new(127, 0, 0, 1),
+        Ipv4Address::new(0, 1, 2, 3),
+        Ipv4Address::new(240, 0, 0, 1),
+        Ipv4Address::BROADCAST,
+        Ipv4Address::new(224, 0, 0, 1),
+    ] {
+        let ip = Ipv4Repr::new(
+            src,
+            me,
+            unistack_ipv4::Protocol::Icmp,
+            echo.buffer_len(),
+            64,
+        );
+        let mut out = [0u8; 128];
+        assert_eq!(
+            unistack_ipv4::echo_reply(&config, &ip, &echo, 0, &mut out),
+            Err(EchoError::BadSource),
+            "{src}"
+        );
+    }
+    let ok = Ipv4Repr::new(
+        Ipv4Address::new(198, 51, 100, 7),
+        me,
+        unistack_ipv4::Protocol::Icmp,
+        echo.buffer_len(),
+        64,
+    );
+    assert!(unistack_ipv4::echo_reply(&config, &ok, &echo, 0, &mut [0u8; 128]).is_ok());
+}

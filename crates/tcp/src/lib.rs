@@ -15,7 +15,7 @@ mod seq;
 pub mod wire;
 
 pub use error::Error;
-pub use options::{OptionsRepr, SackBlocks, TcpOption, parse_options};
+pub use options::{OptionsRepr, SackBlocks, SackRef, TcpOption, parse_options};
 pub use repr::{Control, TcpRepr};
 pub use seq::SeqNumber;
 pub use wire::{TcpHeader, TcpSegment};

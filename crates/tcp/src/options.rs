@@ -104,6 +104,46 @@ impl fmt::Debug for SackBlocks {
     }
 }
 
+/// SACK blocks as they lie in the option: 1 to 4 blocks of 8 bytes, decoded on demand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SackRef<'a>(&'a [u8]);
+
+impl<'a> SackRef<'a> {
+    /// How many blocks.
+    pub fn len(&self) -> usize {
+        self.0.len() / 8
+    }
+
+    /// Whether there are none (never, for a parsed option).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The blocks `(left edge, right edge)` in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32)> + 'a {
+        self.0
+            .chunks_exact(8)
+            .map(|b| (be32(b), be32(b.get(4..).unwrap_or_default())))
+    }
+
+    /// The blocks, copied out.
+    pub fn to_blocks(&self) -> SackBlocks {
+        let mut out = SackBlocks::EMPTY;
+        for b in self.iter() {
+            if out.push(b).is_err() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for SackRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// One option as it appears on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpOption<'a> {
@@ -117,8 +157,8 @@ pub enum TcpOption<'a> {
     WindowScale(u8),
     /// SACK may be used.
     SackPermitted,
-    /// Selective acknowledgment blocks.
-    Sack(SackBlocks),
+    /// Selective acknowledgment blocks, read in place.
+    Sack(SackRef<'a>),
     /// Timestamps.
     Timestamp {
         /// The sender's timestamp value.
@@ -189,18 +229,8 @@ impl<'a> Iterator for Options<'a> {
             ])),
             (kind::WINDOW_SCALE, 3) => TcpOption::WindowScale(data.first().copied().unwrap_or(0)),
             (kind::SACK_PERMITTED, 2) => TcpOption::SackPermitted,
-            (kind::SACK, l) if l >= 10 && (l - 2) % 8 == 0 => {
-                let mut blocks = SackBlocks::EMPTY;
-                for b in data.chunks_exact(8) {
-                    if blocks
-                        .push((be32(b), be32(b.get(4..).unwrap_or_default())))
-                        .is_err()
-                    {
-                        self.rest = &[];
-                        return Some(Err(Error::Malformed));
-                    }
-                }
-                TcpOption::Sack(blocks)
+            (kind::SACK, l) if (10..=2 + 8 * MAX_SACK_BLOCKS).contains(&l) && (l - 2) % 8 == 0 => {
+                TcpOption::Sack(SackRef(data))
             }
             (kind::TIMESTAMP, 10) => TcpOption::Timestamp {
                 tsval: be32(data),
@@ -234,7 +264,8 @@ pub struct OptionsRepr {
     pub window_scale: Option<u8>,
     /// SACK permitted (SYN only).
     pub sack_permitted: bool,
-    /// SACK blocks; as many as fit are emitted (four, or three beside timestamps).
+    /// SACK blocks; as many as fit in the 40 bytes beside the other options are emitted (four
+    /// alone, three beside timestamps, fewer on a SYN that also carries MSS and window scale).
     pub sack_blocks: SackBlocks,
     /// Timestamps `(tsval, tsecr)`.
     pub timestamp: Option<(u32, u32)>,

@@ -24,6 +24,9 @@ pub enum Control {
 }
 
 /// A parsed TCP segment. The payload borrows from the packet.
+///
+/// Options are kept as typed fields: unknown options are skipped on parse (and so not
+/// re-emitted), and of repeated options the last one counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpRepr<'a> {
     /// Source port (never 0).
@@ -94,7 +97,7 @@ impl<'a> TcpRepr<'a> {
                 TcpOption::MaxSegmentSize(m) => options.max_seg_size = Some(m),
                 TcpOption::WindowScale(w) => options.window_scale = Some(w),
                 TcpOption::SackPermitted => options.sack_permitted = true,
-                TcpOption::Sack(b) => options.sack_blocks = b,
+                TcpOption::Sack(b) => options.sack_blocks = b.to_blocks(),
                 TcpOption::Timestamp { tsval, tsecr } => options.timestamp = Some((tsval, tsecr)),
                 TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
             }
@@ -157,6 +160,9 @@ impl<'a> TcpRepr<'a> {
     ) -> Result<usize, Error> {
         let hl = self.header_len();
         let end = hl + self.payload.len();
+        if end > usize::from(u16::MAX) {
+            return Err(Error::BufferTooSmall);
+        }
         buf.get_mut(hl..end)
             .ok_or(Error::BufferTooSmall)?
             .copy_from_slice(self.payload);
