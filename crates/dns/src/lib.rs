@@ -1,3 +1,120 @@
-//! Zero-copy DNS for unistack. (Under construction.)
+//! Zero-copy DNS messages for unistack: parsing, names, typed RDATA, a non-allocating builder
+//! with compression and truncation, and TCP framing.
+//!
+//! This is the wire layer that the authoritative server engine and the stub resolver (both
+//! coming, with a zone-file parser) are built on. It never allocates and never panics on input.
+//!
+//! ```
+//! use unistack_dns::{Class, Edns, Message, MessageBuilder, RData, RecordType};
+//!
+//! // A query, built in a stack buffer.
+//! let mut qbuf = [0u8; 512];
+//! let mut q = MessageBuilder::new(&mut qbuf)?;
+//! q.header_mut().set_id(0x1234);
+//! q.header_mut().set_rd(true);
+//! q.push_question("example.com.", RecordType::A, Class::In)?;
+//! q.set_edns(&Edns::new(1232))?;
+//! let query = q.finish();
+//!
+//! // The server side: parse it (zero copy), answer it.
+//! let query = Message::new(query)?;
+//! let question = query.questions().next().unwrap()?;
+//! assert!(question.name().eq_str("EXAMPLE.com"));
+//! let mut rbuf = [0u8; 512];
+//! let mut r = MessageBuilder::reply_to(&query, &mut rbuf)?;
+//! let addr = RData::<&str>::A([192, 0, 2, 1].into());
+//! r.push_answer(&question.name(), Class::In, 3600, &addr)?;
+//! let response = Message::new(r.finish())?;
+//! response.check()?;
+//!
+//! let answer = response.answers().next().unwrap()?;
+//! assert_eq!(answer.to_string(), "example.com. 3600 IN A 192.0.2.1");
+//! // The owner name is a compression pointer to the question's name.
+//! assert_eq!(response.as_bytes().len(), 12 + 17 + 2 + 10 + 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What is here
+//! - [`Message`]: a view over `&[u8]` with the header ([`HeaderView`], every flag of RFC 1035
+//!   and RFC 4035) and lazy iterators over the questions and each record section. Counts
+//!   larger than the data end the iteration with [`Error::CountMismatch`]; iteration takes at
+//!   most as many turns as the counts say. [`Message::check`] validates everything at once
+//!   (OPT placement included); [`Message::edns`] finds the OPT record.
+//! - [`Name`]: a name inside a message, walked once when built (RFC 1035 limits, compression
+//!   pointers strictly backwards, at most [`MAX_POINTER_HOPS`] hops); labels, case-insensitive
+//!   equality with names in other messages, dotted strings and label lists, suffix tests,
+//!   DNSSEC canonical order, and presentation format with RFC 1035 escapes. [`NameBuf`] is an
+//!   owned uncompressed name in a fixed 255-byte array.
+//! - [`RData`]: A, AAAA, NS, CNAME, PTR, SOA, MX, TXT, SRV, CAA, HINFO, OPT ([`Edns`],
+//!   [`EdnsOptions`], [`Cookie`] of RFC 7873), DS, DNSKEY (with its key tag), RRSIG, NSEC,
+//!   NSEC3 ([`TypeBitmaps`]); every other type as opaque bytes (RFC 3597). Compression
+//!   pointers inside RDATA are followed only for the RFC 1035 types
+//!   ([`RecordType::rdata_compressible`]) and are [`Error::CompressedName`] elsewhere.
+//! - [`MessageBuilder`]: writes into a caller's `&mut [u8]`: header, questions, records in
+//!   section order, RFC 1035 name compression through a fixed-size table, counts always right,
+//!   truncation that stops cleanly and sets TC, a size limit (the client's UDP payload size),
+//!   an OPT record reserved up front, marks to drop a partial RRset.
+//! - [`tcp`]: the two-byte length prefix, and [`TcpDecoder`], which reassembles messages from
+//!   partial reads in a caller's buffer.
+//! - `Display` everywhere, as dig prints: records as `example.com. 3600 IN A 192.0.2.1`,
+//!   messages with dig's header, OPT pseudo-section and sections.
+//!
+//! Fixed layouts (header, question and record tails, the OPT record's fields, the fixed parts
+//! of RDATA) are declared once in [`wire`] through `#[derive(Cstruct)]`; code points are
+//! `CEnum`s that keep unknown values.
+//!
+//! # Decisions
+//! - A compression pointer must point strictly before the start of the label sequence it is
+//!   in (so each hop goes backwards and loops are impossible); any earlier offset is accepted,
+//!   and at most [`MAX_POINTER_HOPS`] hops are followed.
+//! - RDATA names are decompressed only for RFC 1035 types. A compressed SRV target is
+//!   rejected as RFC 2782 says, although RFC 3597 section 4 suggests receivers still accept it
+//!   (hickory-proto does; the difference is pinned in `tests/hickory.rs`).
+//! - A and AAAA are typed in class IN only (they are class-specific); elsewhere they are
+//!   opaque RFC 3597 data.
+//! - The builder compresses against owner, question and RFC 1035 RDATA names only: names in
+//!   other RDATA are never pointed into. It sets TC when a question, answer or authority
+//!   record does not fit, not for the additional section (RFC 2181 section 9).
+//! - [`Message::check`] rejects bytes after the last record; the iterators ignore them.
+//!
+//! # Features
+//! - `alloc`, `std` (default): nothing yet beyond `unistack-cstruct`'s; the crate never needs
+//!   them and builds for `x86_64-unknown-none` without them.
+//!
+//! # Panics
+//! None on any input. Parsing is bounded: names are at most 255 octets and
+//! [`MAX_POINTER_HOPS`] pointers, every loop over a message consumes bytes or a count.
+//!
+//! # Not supported yet
+//! Zone files, the authoritative server engine and the stub resolver are coming, built on
+//! this layer. Here: no signature validation or NSEC/NSEC3 proofs (only parsing), no TSIG or
+//! SIG(0), no typed views for other types (NAPTR, SVCB/HTTPS, TLSA, DNAME, LOC ... are opaque
+//! RFC 3597 data), no IDNA, and UPDATE messages' empty RDATA for known types (RFC 2136 class
+//! ANY/NONE) is [`Error::BadRdata`] on typed access.
 #![no_std]
 #![forbid(unsafe_code)]
+
+mod builder;
+mod dnssec;
+mod edns;
+mod error;
+mod message;
+mod name;
+mod present;
+mod rdata;
+pub mod tcp;
+pub mod wire;
+
+pub use builder::{MAX_MESSAGE_LEN, Mark, MessageBuilder};
+pub use dnssec::{Dnskey, Ds, Nsec, Nsec3, Rrsig, TypeBitmaps, TypeBitmapsIter};
+pub use edns::{Cookie, Edns, EdnsOption, EdnsOptions, EdnsOptionsIter};
+pub use error::{BuildError, Error};
+pub use message::{Message, Question, Questions, Record, Records, Section};
+pub use name::{Labels, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTER_HOPS, Name, NameBuf, ToName};
+pub use present::{Base32Hex, Base64, Hex, Mnemonic, Timestamp};
+pub use rdata::{Caa, CharStrings, Hinfo, Mx, RData, Soa, Srv, Txt};
+pub use tcp::{FrameError, TcpDecoder};
+pub use wire::{
+    Algorithm, Class, DigestType, Header, HeaderView, Nsec3HashAlgorithm, Opcode, OptionCode,
+    Rcode, RecordType,
+};
