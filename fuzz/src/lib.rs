@@ -6,11 +6,13 @@
 //! them on stable, so the committed corpora are regression tests.
 #![forbid(unsafe_code)]
 
+mod dns;
 mod ethif;
 mod ipv4;
 mod layouts;
 mod tcp;
 
+pub use dns::{dns_message, dns_name, dns_tcp};
 pub use ethif::{arp_cache, ethernet_frame};
 pub use ipv4::{
     echo_responder, fragmenter, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
@@ -35,6 +37,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("reassembler", reassembler),
     ("fragmenter", fragmenter),
     ("tcp_segment", tcp_segment),
+    ("dns_message", dns_message),
+    ("dns_name", dns_name),
+    ("dns_tcp", dns_tcp),
 ];
 
 /// Views of every field kind over arbitrary bytes.
