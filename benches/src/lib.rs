@@ -7,7 +7,8 @@
 //! rounds keep the ratio stable even when the machine's speed drifts during the run.
 //!
 //! Environment: `UNISTACK_BENCH_ROUNDS` (default 41) and `UNISTACK_BENCH_MIN_MS` (minimum time
-//! per contender per round, default 20) trade run time for stability.
+//! per contender per round, default 20) trade run time for stability; `UNISTACK_BENCH_ONLY`
+//! runs only the groups whose title contains it.
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
@@ -152,6 +153,11 @@ impl<'a> Group<'a> {
         }
         out
     }
+}
+
+/// Whether a group with this title runs (see `UNISTACK_BENCH_ONLY`).
+pub fn selected(title: &str) -> bool {
+    std::env::var("UNISTACK_BENCH_ONLY").map_or(true, |only| title.contains(&only))
 }
 
 /// SplitMix64, for reproducible bench inputs without a dependency.

@@ -70,6 +70,7 @@ impl ArpRepr {
     /// address lengths other than 6 and 4, or operations other than request and reply;
     /// [`Error::Malformed`] for a multicast or broadcast sender hardware address (no host
     /// owns one; such packets are a poisoning attempt or garbage).
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(p: &ArpPacket<T>) -> Result<Self, Error> {
         if p.htype() != ArpHardware::Ethernet
             || p.ptype() != EtherType::Ipv4
@@ -100,6 +101,7 @@ impl ArpRepr {
     ///
     /// # Errors
     /// [`Error::Truncated`] below 28 bytes, else as [`parse`](Self::parse).
+    #[inline]
     pub fn parse_bytes(buf: &[u8]) -> Result<Self, Error> {
         ArpRepr::parse(&ArpPacket::new_checked(buf)?)
     }
@@ -110,6 +112,7 @@ impl ArpRepr {
     }
 
     /// Write the packet into a view over at least [`Self::LEN`] bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, p: &mut ArpPacket<T>) {
         p.set_htype(ArpHardware::Ethernet);
         p.set_ptype(EtherType::Ipv4);
@@ -129,6 +132,7 @@ impl ArpRepr {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than [`Self::LEN`].
+    #[inline]
     pub fn emit_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let mut p = ArpPacket::new_checked(buf).map_err(|_| Error::BufferTooSmall)?;
         self.emit(&mut p);

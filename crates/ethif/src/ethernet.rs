@@ -62,6 +62,7 @@ impl EthernetRepr {
     /// [`Error::Truncated`] if a tag runs past the buffer, [`Error::TooManyVlanTags`] for a
     /// third tag, [`Error::Unsupported`] for an 802.3 length instead of an EtherType (LLC
     /// frames).
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<Self, Error> {
         let mut repr = EthernetRepr {
             dst: MacAddress(*frame.dst()),
@@ -89,11 +90,13 @@ impl EthernetRepr {
     }
 
     /// The header length in bytes: 14 plus 4 per VLAN tag.
+    #[inline]
     pub fn header_len(&self) -> usize {
         EthernetHeader::SIZE + self.vlans.len() * VlanHeader::SIZE
     }
 
     /// The frame length for a payload of `payload_len` bytes.
+    #[inline]
     pub fn buffer_len(&self, payload_len: usize) -> usize {
         self.header_len() + payload_len
     }
@@ -103,6 +106,7 @@ impl EthernetRepr {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than [`header_len`](Self::header_len).
+    #[inline]
     pub fn emit<'a>(&self, buf: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
         if buf.len() < self.header_len() {
             return Err(Error::BufferTooSmall);
@@ -130,6 +134,7 @@ impl EthernetRepr {
 ///
 /// # Errors
 /// As [`EthernetRepr::parse`], and [`Error::Truncated`] below 14 bytes.
+#[inline]
 pub fn parse_frame(buf: &[u8]) -> Result<(EthernetRepr, &[u8]), Error> {
     let frame = EthernetFrame::new_checked(buf)?;
     let repr = EthernetRepr::parse(&frame)?;

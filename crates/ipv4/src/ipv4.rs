@@ -90,6 +90,7 @@ impl<'a> Ipv4Options<'a> {
     /// # Errors
     /// [`Error::BadLength`] if `bytes` is longer than 40 bytes or not a multiple of 4;
     /// [`Error::BadOption`] if an option is malformed.
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_OPTIONS_LEN || !bytes.len().is_multiple_of(4) {
             return Err(Error::BadLength {
@@ -259,6 +260,7 @@ impl<'a> Ipv4Repr<'a> {
     /// The first failed check (see the type's docs): [`Error::Truncated`],
     /// [`Error::BadHeaderLen`], [`Error::BadLength`], [`Error::BadVersion`],
     /// [`Error::BadOption`], [`Error::BadChecksum`], [`Error::BadFragment`].
+    #[inline]
     pub fn parse<B: AsRef<[u8]>>(
         packet: &'a Ipv4Packet<B>,
         caps: &ChecksumCaps,
@@ -299,11 +301,13 @@ impl<'a> Ipv4Repr<'a> {
     }
 
     /// Return the header length in bytes (20 plus the options).
+    #[inline]
     pub fn header_len(&self) -> usize {
         Ipv4Header::SIZE + self.options.len()
     }
 
     /// Return the datagram length in bytes (header plus payload).
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.header_len() + self.payload_len
     }
@@ -321,6 +325,7 @@ impl<'a> Ipv4Repr<'a> {
     ///
     /// # Panics
     /// If the buffer is shorter than `header_len()` (a caller bug, never input-dependent).
+    #[inline]
     pub fn emit<B: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut Ipv4Packet<B>,

@@ -33,6 +33,7 @@ impl UdpRepr {
     /// # Errors
     /// [`Error::Truncated`] (buffer shorter than 8 bytes or than the length field),
     /// [`Error::BadLength`] (length field below 8), [`Error::BadChecksum`].
+    #[inline]
     pub fn parse<B: AsRef<[u8]>>(
         packet: &UdpPacket<B>,
         src: Ipv4Address,
@@ -68,6 +69,7 @@ impl UdpRepr {
     ///
     /// # Panics
     /// If the buffer is shorter than `buffer_len()` (a caller bug, never input-dependent).
+    #[inline]
     pub fn emit<B: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut UdpPacket<B>,

@@ -179,6 +179,7 @@ pub enum TcpOption<'a> {
 ///
 /// Yields an error and stops at the first malformed option: a length below 2 or past the end,
 /// or a known option with the wrong length.
+#[inline]
 pub fn parse_options(bytes: &[u8]) -> Options<'_> {
     Options { rest: bytes }
 }
@@ -189,6 +190,7 @@ pub struct Options<'a> {
     rest: &'a [u8],
 }
 
+#[inline]
 fn be32(b: &[u8]) -> u32 {
     match b.first_chunk::<4>() {
         Some(a) => u32::from_be_bytes(*a),
@@ -199,6 +201,7 @@ fn be32(b: &[u8]) -> u32 {
 impl<'a> Iterator for Options<'a> {
     type Item = Result<TcpOption<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (&k, after_kind) = self.rest.split_first()?;
         match k {
@@ -273,6 +276,7 @@ pub struct OptionsRepr {
 
 impl OptionsRepr {
     /// The SACK blocks that fit beside the other options in 40 bytes.
+    #[inline]
     fn sack_fit(&self) -> usize {
         let used = self.fixed_len();
         // NOP NOP kind len = 4, then 8 per block.
@@ -280,6 +284,7 @@ impl OptionsRepr {
         self.sack_blocks.len().min(room)
     }
 
+    #[inline]
     fn fixed_len(&self) -> usize {
         let mut n = 0;
         if self.max_seg_size.is_some() {
@@ -297,6 +302,7 @@ impl OptionsRepr {
     }
 
     /// The bytes the options take, a multiple of four, at most 40.
+    #[inline]
     pub fn len(&self) -> usize {
         let sack = self.sack_fit();
         self.fixed_len() + if sack > 0 { 4 + 8 * sack } else { 0 }
@@ -312,6 +318,7 @@ impl OptionsRepr {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than [`len`](Self::len).
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, Error> {
         let len = self.len();
         let out = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
@@ -355,6 +362,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         let end = self.at + bytes.len();
         if let Some(dst) = self.out.get_mut(self.at..end) {

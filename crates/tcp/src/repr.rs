@@ -67,6 +67,7 @@ impl<'a> TcpRepr<'a> {
     /// # Errors
     /// [`Error::BadChecksum`]; [`Error::Malformed`] for port 0, more than one of SYN/FIN/RST,
     /// or a malformed option; [`Error::Truncated`] if the segment is longer than 65535 bytes.
+    #[inline]
     pub fn parse(
         seg: &TcpSegment<&'a [u8]>,
         src: Ipv4Address,
@@ -123,6 +124,7 @@ impl<'a> TcpRepr<'a> {
     ///
     /// # Errors
     /// [`Error::Truncated`] / [`Error::Malformed`] from the view, else as [`parse`](Self::parse).
+    #[inline]
     pub fn parse_bytes(
         bytes: &'a [u8],
         src: Ipv4Address,
@@ -133,16 +135,19 @@ impl<'a> TcpRepr<'a> {
     }
 
     /// The header length with options.
+    #[inline]
     pub fn header_len(&self) -> usize {
         TcpHeader::SIZE + self.options.len()
     }
 
     /// The segment length: header and payload.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.header_len() + self.payload.len()
     }
 
     /// The sequence space the segment occupies: payload plus one for SYN or FIN.
+    #[inline]
     pub fn segment_len(&self) -> usize {
         self.payload.len() + usize::from(matches!(self.control, Control::Syn | Control::Fin))
     }
@@ -151,6 +156,7 @@ impl<'a> TcpRepr<'a> {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than [`buffer_len`](Self::buffer_len).
+    #[inline]
     pub fn emit(
         &self,
         buf: &mut [u8],
@@ -176,6 +182,7 @@ impl<'a> TcpRepr<'a> {
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than the header plus `payload_len`, or
     /// the segment would exceed 65535 bytes.
+    #[inline]
     pub fn emit_header(
         &self,
         buf: &mut [u8],
