@@ -144,6 +144,12 @@ pub fn range(b: &[u8], start: usize, end: usize) -> &[u8] {
     b.get(start..end).unwrap_or_default()
 }
 
+/// Borrow `start..`, or an empty slice if `start` is past the end.
+#[inline(always)]
+pub fn tail(b: &[u8], start: usize) -> &[u8] {
+    b.get(start..).unwrap_or_default()
+}
+
 /// Borrow `start..end` mutably, or an empty slice if that is not a range inside the buffer.
 #[inline(always)]
 pub fn range_mut(b: &mut [u8], start: usize, end: usize) -> &mut [u8] {

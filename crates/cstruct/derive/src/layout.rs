@@ -994,6 +994,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     } else {
         quote!(self.buffer.as_ref().len())
     };
+    // Without a total length the payload runs to the buffer's end: one bound to check.
+    let payload_body = if opts.total_len.is_some() {
+        quote!(#krate::bytes::range(self.buffer.as_ref(), #header_end, #payload_end))
+    } else {
+        quote!(#krate::bytes::tail(self.buffer.as_ref(), #header_end))
+    };
     let options_fns = opts.header_len.as_ref().map(|_| {
         quote! {
             /// Return the header bytes past the fixed layout (options), up to the header length
@@ -1172,7 +1178,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Empty if a length field no longer fits the buffer (changed after the check).
             #[inline]
             pub fn payload(&self) -> &[u8] {
-                #krate::bytes::range(self.buffer.as_ref(), #header_end, #payload_end)
+                #payload_body
             }
 
             #[doc = #decode_doc]
