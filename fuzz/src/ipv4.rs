@@ -211,3 +211,59 @@ pub fn fragmenter(data: &[u8]) {
         );
     }
 }
+
+/// The whole receive path of a frame, as a stack runs it: Ethernet (and VLAN tags), then ARP
+/// or IPv4, then ICMP (with the echo responder), UDP or TCP; every layer's error is typed.
+pub fn frame_path(data: &[u8]) {
+    use unistack_ethif::{ArpRepr, EtherType, parse_frame};
+    let Ok((eth, payload)) = parse_frame(data) else {
+        return;
+    };
+    match eth.ethertype {
+        EtherType::Arp => {
+            let _ = ArpRepr::parse_bytes(payload).map(|a| a.to_string());
+        }
+        EtherType::Ipv4 => {
+            let Ok(packet) = Ipv4Packet::new_checked(payload) else {
+                return;
+            };
+            let Ok(ip) = Ipv4Repr::parse(&packet, &CAPS) else {
+                return;
+            };
+            let body = packet.payload();
+            assert_eq!(body.len(), ip.payload_len);
+            match ip.protocol {
+                Protocol::Icmp => {
+                    if let Ok(p) = Icmpv4Packet::new_checked(body) {
+                        let _ = Icmpv4Repr::parse(&p, &CAPS).map(|r| r.to_string());
+                    }
+                    let config = EchoConfig {
+                        addr: ip.dst_addr,
+                        ttl: 64,
+                        caps: CAPS,
+                    };
+                    let mut out = [0u8; 1600];
+                    if let Ok(n) = respond_to_echo(&config, &CAPS, payload, 1, &mut out) {
+                        assert!(n <= packet.packet_len());
+                    }
+                }
+                Protocol::Udp => {
+                    if let Ok(p) = UdpPacket::new_checked(body) {
+                        let _ = UdpRepr::parse(&p, ip.src_addr, ip.dst_addr, &CAPS);
+                    }
+                }
+                Protocol::Tcp => {
+                    let _ = unistack_tcp::TcpRepr::parse_bytes(
+                        body,
+                        ip.src_addr,
+                        ip.dst_addr,
+                        Checksum::Tx,
+                    )
+                    .map(|t| t.to_string());
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}

@@ -15,7 +15,7 @@ mod tcp;
 pub use dns::{dns_message, dns_name, dns_tcp};
 pub use ethif::{arp_cache, ethernet_frame};
 pub use ipv4::{
-    echo_responder, fragmenter, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
+    echo_responder, fragmenter, frame_path, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
 };
 pub use tcp::tcp_segment;
 
@@ -29,6 +29,7 @@ pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
     ("cstruct_views", cstruct_views),
     ("ethernet_frame", ethernet_frame),
+    ("frame_path", frame_path),
     ("arp_cache", arp_cache),
     ("ipv4_packet", ipv4_packet),
     ("udp_datagram", udp_datagram),
