@@ -48,13 +48,26 @@ pub fn dns_message(data: &[u8]) {
     let out = b.finish();
     let copy = Message::new(out).expect("built message has a header");
     assert!(copy.check().is_ok(), "a rebuilt message does not check");
-    let same = msg
+    // Same owners, types and RDATA (compared decompressed, in presentation form).
+    let text = |r: &unistack_dns::Record<'_>| r.rdata().map(|d| d.to_string()).ok();
+    for (a, b) in msg
         .records()
         .flatten()
         .filter(|r| r.edns().is_err())
         .zip(copy.records().flatten())
-        .all(|(a, b)| a.name().eq_ignore_ascii_case(&b.name()) && a.rtype() == b.rtype());
-    assert!(same, "the rebuilt records differ");
+    {
+        assert!(a.name().eq_ignore_ascii_case(&b.name()), "owner differs");
+        assert_eq!(a.rtype(), b.rtype());
+        assert_eq!(text(&a), text(&b), "RDATA differs after a copy");
+    }
+    // Questions are copied byte for byte.
+    for (a, b) in msg.questions().flatten().zip(copy.questions().flatten()) {
+        assert_eq!(
+            a.name().to_string(),
+            b.name().to_string(),
+            "question case differs"
+        );
+    }
 }
 
 /// A name at every offset: bounded, consistent, and its presentation form reads back.
@@ -73,15 +86,33 @@ pub fn dns_name(data: &[u8]) {
 }
 
 /// TCP framing: the input cut into chunks (sizes from the input itself) through a small
-/// decoder; every message out is exactly one framed in.
+/// decoder; the messages that come out are exactly the frames a plain reading of the stream
+/// finds, in order, minus those too large for the buffer (reported as errors).
 pub fn dns_tcp(data: &[u8]) {
-    let mut storage = [0u8; 600];
+    // The reference: 2-byte length, then that many bytes. A frame that cannot fit the 600-byte
+    // buffer (prefix included) is reported as soon as its prefix is seen, and skipped.
+    const CAP: usize = 600;
+    let mut fitting: Vec<&[u8]> = Vec::new();
+    let mut oversized = 0;
+    let mut r = data;
+    while let Some((len, rest)) = r.split_first_chunk::<2>() {
+        let len = usize::from(u16::from_be_bytes(*len));
+        if len + 2 > CAP {
+            oversized += 1;
+        } else if let Some(frame) = rest.get(..len) {
+            fitting.push(frame);
+        } else {
+            break;
+        }
+        r = rest.get(len..).unwrap_or_default();
+    }
+    let mut storage = [0u8; CAP];
     let mut dec = TcpDecoder::new(&mut storage);
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut errors = 0;
     let mut rest = data;
-    let mut guard = 0;
-    while !rest.is_empty() && guard < 10_000 {
-        guard += 1;
-        let step = usize::from(rest[0] % 64) + 1;
+    while let Some(&first) = rest.first() {
+        let step = usize::from(first % 64) + 1;
         let (chunk, tail) = rest.split_at(step.min(rest.len()));
         let mut left = chunk;
         while !left.is_empty() {
@@ -90,14 +121,22 @@ pub fn dns_tcp(data: &[u8]) {
             let mut drained = false;
             while let Some(m) = dec.next_message() {
                 drained = true;
-                if let Ok(m) = m {
-                    assert!(m.len() <= 600);
+                match m {
+                    Ok(m) => got.push(m.to_vec()),
+                    Err(_) => errors += 1,
                 }
             }
-            if fed == 0 && !drained {
-                break; // no progress: the decoder is stuck on an oversized frame it skips
-            }
+            assert!(
+                fed > 0 || drained,
+                "the decoder took nothing and gave nothing"
+            );
         }
         rest = tail;
+    }
+    // Every frame came out once: as itself, or as an error when it was too large.
+    assert_eq!(errors, oversized, "oversized frames reported wrongly");
+    assert_eq!(got.len(), fitting.len(), "frames lost or duplicated");
+    for (g, f) in got.iter().zip(&fitting) {
+        assert_eq!(&g[..], *f, "a message differs from its frame");
     }
 }

@@ -272,7 +272,10 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
         let mark = self.mark();
         let result = (|| {
             let mut pos = self.len;
-            self.put_name(&mut pos, &name, true)?;
+            // Questions are written in full, never pointing at an earlier name (whose case
+            // may differ): each is echoed exactly as the client spelt it. Later names may
+            // still point at them.
+            self.put_name_with(&mut pos, &name, false, true)?;
             self.put_fixed(&mut pos, &QuestionFixed { qtype, qclass })?;
             Ok(pos)
         })();
@@ -472,11 +475,14 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
 
     /// Write `name` at `pos`; with `compress`, point at the longest suffix already written
     /// and remember the labels written here as future targets.
-    fn put_name(
+    /// Write `name` at `pos`: pointing at an earlier name when `compress`, and becoming a
+    /// target for later names when `register`.
+    fn put_name_with(
         &mut self,
         pos: &mut usize,
         name: &NameBuf,
         compress: bool,
+        register: bool,
     ) -> Result<(), BuildError> {
         let wire = name.as_wire();
         // Where each label starts in `wire` (at most 127 labels).
@@ -513,7 +519,7 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
         if let Some((_, target)) = pointer {
             self.put_bytes(pos, &(0xc000 | target).to_be_bytes())?;
         }
-        if compress {
+        if register {
             for &start in starts.iter().take_while(|&&s| s < literal) {
                 let offset = at + start;
                 if offset >= POINTER_RANGE {
@@ -526,6 +532,16 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             }
         }
         Ok(())
+    }
+
+    /// Write `name`, compressed and a compression target when `compress`.
+    fn put_name(
+        &mut self,
+        pos: &mut usize,
+        name: &NameBuf,
+        compress: bool,
+    ) -> Result<(), BuildError> {
+        self.put_name_with(pos, name, compress, compress)
     }
 
     fn put_rdata_name<M: ToName>(
@@ -558,6 +574,23 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             RData::Aaaa(a) => self.put_bytes(&mut pos, &a.octets())?,
             RData::Ns(n) | RData::Cname(n) | RData::Ptr(n) => {
                 self.put_rdata_name(&mut pos, n, c)?
+            }
+            RData::Mailbox { rtype, name } => {
+                if !matches!(
+                    rtype,
+                    RecordType::Md
+                        | RecordType::Mf
+                        | RecordType::Mb
+                        | RecordType::Mg
+                        | RecordType::Mr
+                ) {
+                    return Err(BuildError::Invalid(Error::BadRdata));
+                }
+                self.put_rdata_name(&mut pos, name, c)?
+            }
+            RData::Minfo { rmailbx, emailbx } => {
+                self.put_rdata_name(&mut pos, rmailbx, c)?;
+                self.put_rdata_name(&mut pos, emailbx, c)?;
             }
             RData::Soa(s) => {
                 self.put_rdata_name(&mut pos, &s.mname, c)?;

@@ -127,12 +127,13 @@ impl<'a> Dnskey<'a> {
         }
         let mut head = [0u8; DnskeyFixed::SIZE];
         self.fixed().write(&mut head, Endian::Big);
-        let mut ac: u32 = 0;
+        // RFC 4034 appendix B, in 64 bits so a key of any length cannot overflow the sum.
+        let mut ac: u64 = 0;
         for (i, &b) in head.iter().chain(self.public_key).enumerate() {
             ac += if i & 1 == 0 {
-                u32::from(b) << 8
+                u64::from(b) << 8
             } else {
-                u32::from(b)
+                u64::from(b)
             };
         }
         ac += (ac >> 16) & 0xffff;

@@ -244,6 +244,21 @@ pub enum RData<'a, N = Name<'a>> {
     Cname(N),
     /// A pointer (reverse mapping).
     Ptr(N),
+    /// One of the obsolete RFC 1035 single-name types MD, MF, MB, MG or MR. Their names may be
+    /// compressed, so they are read (and copied) as names, never as opaque bytes.
+    Mailbox {
+        /// Which of the five types.
+        rtype: RecordType,
+        /// The name.
+        name: N,
+    },
+    /// Mailbox information (RFC 1035 MINFO, obsolete): both names may be compressed.
+    Minfo {
+        /// The mailbox responsible for the list.
+        rmailbx: N,
+        /// The mailbox for errors.
+        emailbx: N,
+    },
     /// Start of authority.
     Soa(Soa<N>),
     /// Mail exchange.
@@ -310,6 +325,16 @@ impl<'a> RData<'a, Name<'a>> {
             RecordType::Ns => RData::Ns(r.name(compress)?),
             RecordType::Cname => RData::Cname(r.name(compress)?),
             RecordType::Ptr => RData::Ptr(r.name(compress)?),
+            RecordType::Md | RecordType::Mf | RecordType::Mb | RecordType::Mg | RecordType::Mr => {
+                RData::Mailbox {
+                    rtype,
+                    name: r.name(compress)?,
+                }
+            }
+            RecordType::Minfo => RData::Minfo {
+                rmailbx: r.name(compress)?,
+                emailbx: r.name(compress)?,
+            },
             RecordType::Soa => {
                 let mname = r.name(compress)?;
                 let rname = r.name(compress)?;
@@ -382,6 +407,8 @@ impl<'a, N> RData<'a, N> {
             RData::Ns(_) => RecordType::Ns,
             RData::Cname(_) => RecordType::Cname,
             RData::Ptr(_) => RecordType::Ptr,
+            RData::Mailbox { rtype, .. } => *rtype,
+            RData::Minfo { .. } => RecordType::Minfo,
             RData::Soa(_) => RecordType::Soa,
             RData::Mx(_) => RecordType::Mx,
             RData::Txt(_) => RecordType::Txt,
@@ -407,6 +434,14 @@ impl<'a, N> RData<'a, N> {
             RData::Ns(n) => RData::Ns(f(n)),
             RData::Cname(n) => RData::Cname(f(n)),
             RData::Ptr(n) => RData::Ptr(f(n)),
+            RData::Mailbox { rtype, name } => RData::Mailbox {
+                rtype,
+                name: f(name),
+            },
+            RData::Minfo { rmailbx, emailbx } => RData::Minfo {
+                rmailbx: f(rmailbx),
+                emailbx: f(emailbx),
+            },
             RData::Soa(s) => RData::Soa(Soa {
                 mname: f(s.mname),
                 rname: f(s.rname),
@@ -450,6 +485,8 @@ impl<N: fmt::Display> fmt::Display for RData<'_, N> {
             RData::A(a) => write!(f, "{a}"),
             RData::Aaaa(a) => write!(f, "{a}"),
             RData::Ns(n) | RData::Cname(n) | RData::Ptr(n) => write!(f, "{n}"),
+            RData::Mailbox { name, .. } => write!(f, "{name}"),
+            RData::Minfo { rmailbx, emailbx } => write!(f, "{rmailbx} {emailbx}"),
             RData::Soa(s) => write!(
                 f,
                 "{} {} {} {} {} {} {}",

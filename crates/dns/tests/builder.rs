@@ -314,3 +314,83 @@ fn parsed_records_copy_between_messages() {
     assert_eq!(copy.to_string(), rec.to_string());
     assert_eq!(copy.rdata().unwrap(), rec.rdata().unwrap());
 }
+
+/// Review finding: the RFC 1035 mailbox types (MD, MF, MB, MG, MR, MINFO) carry compressible
+/// names; copying such a record into another message must re-write the names, not the
+/// pointer bytes.
+#[test]
+fn mailbox_type_names_survive_a_copy() {
+    let mut src = [0u8; 512];
+    let mut b = MessageBuilder::<64>::new(&mut src).unwrap();
+    b.push_question("example.com", RecordType::Mb, Class::In)
+        .unwrap();
+    let mb = RData::Mailbox {
+        rtype: RecordType::Mb,
+        name: "mail.example.com",
+    };
+    b.push_answer("example.com", Class::In, 60, &mb).unwrap();
+    let minfo = RData::Minfo {
+        rmailbx: "list.example.com",
+        emailbx: "errors.example.com",
+    };
+    b.push_answer("example.com", Class::In, 60, &minfo).unwrap();
+    let src = b.finish().to_vec();
+    let msg = Message::new(&src).unwrap();
+    msg.check().unwrap();
+    let records: Vec<_> = msg.answers().map(|r| r.unwrap()).collect();
+    // The names were compressed against the question...
+    assert!(records[0].rdata_bytes().len() < "mail.example.com".len() + 2);
+    // ...and a copy into a message with another first name still says the same.
+    let mut dst = [0u8; 512];
+    let mut c = MessageBuilder::<64>::new(&mut dst).unwrap();
+    c.push_question("zzz.invalid", RecordType::A, Class::In)
+        .unwrap();
+    for r in &records {
+        c.push_record(Section::Answer, r).unwrap();
+    }
+    let dst = c.finish().to_vec();
+    let copy = Message::new(&dst).unwrap();
+    copy.check().unwrap();
+    let texts: Vec<String> = copy
+        .answers()
+        .map(|r| r.unwrap().rdata().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        ["mail.example.com.", "list.example.com. errors.example.com."]
+    );
+    // A mailbox variant with another type is refused.
+    let mut buf = [0u8; 512];
+    let mut d = MessageBuilder::<64>::new(&mut buf).unwrap();
+    let bad = RData::Mailbox {
+        rtype: RecordType::A,
+        name: "x.example",
+    };
+    assert_eq!(
+        d.push_answer("example.com", Class::In, 60, &bad),
+        Err(BuildError::Invalid(Error::BadRdata))
+    );
+}
+
+/// Review finding: every question is echoed byte for byte, case included, not only the first.
+#[test]
+fn every_question_is_echoed_exactly() {
+    let mut q = [0u8; 512];
+    let mut b = MessageBuilder::<64>::new(&mut q).unwrap();
+    b.push_question("Example.COM", RecordType::A, Class::In)
+        .unwrap();
+    b.push_question("www.EXAMPLE.com", RecordType::A, Class::In)
+        .unwrap();
+    let q = b.finish().to_vec();
+    let query = Message::new(&q).unwrap();
+    let mut r = [0u8; 512];
+    let reply = MessageBuilder::<64>::reply_to(&query, &mut r).unwrap();
+    let r = reply.finish().to_vec();
+    let reply = Message::new(&r).unwrap();
+    let names: Vec<String> = reply
+        .questions()
+        .map(|q| q.unwrap().name().to_string())
+        .collect();
+    assert_eq!(names, ["Example.COM.", "www.EXAMPLE.com."]);
+    assert_eq!(&r[12..], &q[12..], "question bytes identical");
+}
