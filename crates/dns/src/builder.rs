@@ -26,6 +26,7 @@ pub struct Mark {
     counts: [u16; 4],
     names: usize,
     section: Section,
+    epoch: u32,
 }
 
 /// Writes a message into a caller's buffer, without allocating.
@@ -65,6 +66,10 @@ pub struct MessageBuilder<'b, const TABLE: usize = 64> {
     counts: [u16; 4],
     names: heapless::Vec<(u16, u8), TABLE>,
     stopped: bool,
+    /// Rollbacks so far, and the lowest length any of them restored: a mark taken before the
+    /// last rollback is still good only if it lies below every point rolled back to.
+    epoch: u32,
+    low_water: usize,
 }
 
 impl<'b> MessageBuilder<'b> {
@@ -118,6 +123,8 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             counts: [0; 4],
             names: heapless::Vec::new(),
             stopped: false,
+            epoch: 0,
+            low_water: usize::MAX,
         })
     }
 
@@ -238,16 +245,21 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             counts: self.counts,
             names: self.names.len(),
             section: self.section,
+            epoch: self.epoch,
         }
     }
 
     /// Forget everything pushed since `mark` (a partial RRset, say) and resume pushing: the
     /// builder no longer counts as stopped. TC stays as it is. A mark from later than the
-    /// current point is ignored.
+    /// current point, or one taken after a point that a later rollback went back before (its
+    /// bytes have been overwritten since), is ignored.
     pub fn rollback(&mut self, mark: Mark) {
-        if mark.len > self.len || mark.names > self.names.len() {
+        let stale = mark.epoch != self.epoch && mark.len > self.low_water;
+        if stale || mark.len > self.len || mark.names > self.names.len() {
             return;
         }
+        self.epoch = self.epoch.wrapping_add(1);
+        self.low_water = self.low_water.min(mark.len);
         self.len = mark.len;
         self.counts = mark.counts;
         self.names.truncate(mark.names);

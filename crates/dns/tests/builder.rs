@@ -394,3 +394,39 @@ fn every_question_is_echoed_exactly() {
     assert_eq!(names, ["Example.COM.", "www.EXAMPLE.com."]);
     assert_eq!(&r[12..], &q[12..], "question bytes identical");
 }
+
+/// Review finding: rolling back to a mark taken after an earlier rollback point, once that
+/// point has been overwritten, must not corrupt the message.
+#[test]
+fn stale_marks_are_ignored() {
+    let mut buf = [0u8; 512];
+    let mut b = MessageBuilder::<64>::new(&mut buf).unwrap();
+    b.push_question("example.com", RecordType::A, Class::In)
+        .unwrap();
+    let m1 = b.mark();
+    b.push_answer("example.com", Class::In, 60, &a(1)).unwrap();
+    let m2 = b.mark();
+    b.rollback(m1);
+    b.push_answer("a-much-longer-owner-name.example.com", Class::In, 60, &a(2))
+        .unwrap();
+    b.rollback(m2); // stale: ignored
+    let out = b.finish().to_vec();
+    let msg = Message::new(&out).unwrap();
+    msg.check().unwrap();
+    assert_eq!(msg.answers().count(), 1);
+    // Rolling back further after a later mark is still fine.
+    let mut buf = [0u8; 512];
+    let mut b = MessageBuilder::<64>::new(&mut buf).unwrap();
+    b.push_question("example.com", RecordType::A, Class::In)
+        .unwrap();
+    let m1 = b.mark();
+    b.push_answer("example.com", Class::In, 60, &a(1)).unwrap();
+    let m2 = b.mark();
+    b.push_answer("example.com", Class::In, 60, &a(2)).unwrap();
+    b.rollback(m2);
+    b.rollback(m1);
+    let out = b.finish().to_vec();
+    let msg = Message::new(&out).unwrap();
+    msg.check().unwrap();
+    assert_eq!(msg.answers().count(), 0);
+}
