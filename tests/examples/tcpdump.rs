@@ -90,8 +90,11 @@ pub fn describe(frame: &[u8], link: bool) -> String {
     out
 }
 
+/// A captured frame: seconds, microseconds, bytes.
+pub type Frame<'a> = (u32, u32, &'a [u8]);
+
 /// Frames of a little-endian microsecond pcap with Ethernet link type, or why not.
-pub fn frames(data: &[u8]) -> Result<Vec<(u32, u32, &[u8])>, String> {
+pub fn frames(data: &[u8]) -> Result<Vec<Frame<'_>>, String> {
     let header = data.get(..24).ok_or("shorter than a pcap header")?;
     let word = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
     if word(header, 0) != 0xa1b2_c3d4 || word(header, 20) != 1 {
