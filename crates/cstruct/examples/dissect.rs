@@ -324,18 +324,11 @@ fn main() -> ExitCode {
             }
         };
         let body_len = rec.incl_len() as usize;
-        let frame = unistack_cstruct::bytes::clamped(
-            rest,
-            PcapRecordHeader::SIZE,
-            PcapRecordHeader::SIZE + body_len,
-        );
-        if frame.len() < body_len {
-            println!(
-                "{n:4} truncated record: {} of {body_len} bytes",
-                frame.len()
-            );
+        let body = rest.get(PcapRecordHeader::SIZE..).unwrap_or_default();
+        let Some((frame, after)) = body.split_at_checked(body_len) else {
+            println!("{n:4} truncated record: {} of {body_len} bytes", body.len());
             break;
-        }
+        };
         let mut line = String::new();
         let mut detail = String::new();
         let ts = format!("{}.{:06}", rec.ts_sec(), rec.ts_usec());
@@ -346,8 +339,7 @@ fn main() -> ExitCode {
         if verbose {
             print!("{detail}{}", unistack_cstruct::Hexdump::new(frame));
         }
-        rest =
-            unistack_cstruct::bytes::clamped(rest, PcapRecordHeader::SIZE + body_len, usize::MAX);
+        rest = after;
     }
     ExitCode::SUCCESS
 }

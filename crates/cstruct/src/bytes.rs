@@ -156,22 +156,6 @@ pub fn range_mut(b: &mut [u8], start: usize, end: usize) -> &mut [u8] {
     b.get_mut(start..end).unwrap_or_default()
 }
 
-/// Borrow `start..end`, clamped to the buffer (never panics; empty if `start >= end`).
-#[inline]
-pub fn clamped(b: &[u8], start: usize, end: usize) -> &[u8] {
-    let end = end.min(b.len());
-    let start = start.min(end);
-    b.get(start..end).unwrap_or_default()
-}
-
-/// Borrow `start..end` mutably, clamped to the buffer (never panics).
-#[inline]
-pub fn clamped_mut(b: &mut [u8], start: usize, end: usize) -> &mut [u8] {
-    let end = end.min(b.len());
-    let start = start.min(end);
-    b.get_mut(start..end).unwrap_or_default()
-}
-
 /// Read an `N`-byte big-endian unsigned integer at `at`.
 ///
 /// # Panics
@@ -319,16 +303,6 @@ mod tests {
         let mut m = [1u8, 2, 3];
         assert_eq!(range_mut(&mut m, 0, 3), &[1, 2, 3]);
         assert_eq!(range_mut(&mut m, 0, usize::MAX), &[] as &[u8]);
-    }
-
-    #[test]
-    fn clamped_never_panics() {
-        let b = [1u8, 2, 3];
-        assert_eq!(clamped(&b, 1, 99), &[2, 3]);
-        assert_eq!(clamped(&b, 5, 2), &[] as &[u8]);
-        assert_eq!(clamped(&b, 2, 1), &[] as &[u8]);
-        let mut m = [1u8, 2, 3];
-        assert_eq!(clamped_mut(&mut m, 0, usize::MAX), &[1, 2, 3]);
     }
 
     #[test]
