@@ -1,0 +1,1792 @@
+//! One TCP connection: the RFC 9293 state machine with its buffers, sans-IO.
+//!
+//! # Call order
+//! 1. Create with [`Socket::new`] over caller storage, then [`connect`](Socket::connect) or
+//!    [`accept`](Socket::accept) a [`Handshake`] from a [`Listener`](crate::Listener).
+//! 2. For every segment addressed to the connection's 4-tuple, call
+//!    [`handle_segment`](Socket::handle_segment) with the current time.
+//! 3. After anything happened (a segment in, an app call, a deadline reached), call
+//!    [`poll_transmit`](Socket::poll_transmit) until it returns `None`, emitting each segment
+//!    (its payload borrows the send buffer: emit it straight into the device buffer).
+//! 4. Sleep until [`poll_timeout`](Socket::poll_timeout); `poll_transmit` runs expired timers
+//!    itself.
+//!
+//! Time is a [`Duration`] since any fixed epoch, never going backwards.
+
+use core::fmt;
+use core::time::Duration;
+
+use managed::ManagedSlice;
+use unistack_ipv4::Ipv4Address;
+
+use crate::assembler::Assembler;
+use crate::buffer::RingBuffer;
+use crate::cc::Congestion;
+use crate::config::{Config, window_shift_for};
+use crate::isn::{FourTuple, IsnKey};
+use crate::options::{OptionsRepr, SackBlocks};
+use crate::rtt::RttEstimator;
+use crate::scoreboard::Scoreboard;
+use crate::{Control, SeqNumber, TcpRepr};
+
+/// RFC 9293's connection states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request (used by [`Listener`](crate::Listener)).
+    Listen,
+    /// SYN sent, waiting for the peer's SYN.
+    SynSent,
+    /// SYNs exchanged, waiting for the ACK of ours.
+    SynReceived,
+    /// Open both ways.
+    Established,
+    /// We closed; our FIN is not yet acknowledged.
+    FinWait1,
+    /// We closed and our FIN is acknowledged; the peer may still send.
+    FinWait2,
+    /// The peer closed; we may still send.
+    CloseWait,
+    /// Both closed at once; waiting for the ACK of our FIN.
+    Closing,
+    /// The peer closed, then we did; waiting for the ACK of our FIN.
+    LastAck,
+    /// Both closed; lingering 2 MSL to absorb old duplicates.
+    TimeWait,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        })
+    }
+}
+
+/// Why a connection ended other than by an orderly close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionError {
+    /// The peer answered our SYN with a reset.
+    Refused,
+    /// The peer reset the connection.
+    Reset,
+    /// Retransmissions, SYN retries or keep-alive probes ran out.
+    TimedOut,
+    /// The application aborted it.
+    Aborted,
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectionError::Refused => "connection refused",
+            ConnectionError::Reset => "connection reset by peer",
+            ConnectionError::TimedOut => "connection timed out",
+            ConnectionError::Aborted => "connection aborted",
+        })
+    }
+}
+
+impl core::error::Error for ConnectionError {}
+
+/// Why [`Socket::connect`] or [`Socket::accept`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectError {
+    /// The socket is not closed.
+    InvalidState,
+    /// A port is 0, or an address unspecified.
+    Unaddressable,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectError::InvalidState => "socket is not closed",
+            ConnectError::Unaddressable => "unspecified address or port",
+        })
+    }
+}
+
+impl core::error::Error for ConnectError {}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendError {
+    /// The connection is not open for sending (closed by us, or not yet opened).
+    InvalidState,
+    /// The connection failed.
+    Connection(ConnectionError),
+}
+
+/// Why a receive returned no data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecvError {
+    /// The peer closed its side and every byte has been read.
+    Finished,
+    /// The connection is not open for receiving.
+    InvalidState,
+    /// The connection failed.
+    Connection(ConnectionError),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::InvalidState => f.write_str("not open for sending"),
+            SendError::Connection(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Finished => f.write_str("peer closed"),
+            RecvError::InvalidState => f.write_str("not open for receiving"),
+            RecvError::Connection(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
+impl core::error::Error for RecvError {}
+
+/// What happened to a segment given to [`Socket::handle_segment`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Processed.
+    Accepted,
+    /// Not for this connection's 4-tuple, or the socket is closed: answer it with
+    /// [`reset_for`](crate::reset_for) if nothing else owns it.
+    NotMine,
+    /// Dropped: outside the window, failed PAWS, or otherwise unacceptable (an ACK may be
+    /// due and will come from `poll_transmit`).
+    Dropped,
+    /// Answered with a challenge ACK (RFC 5961).
+    Challenged,
+    /// The segment reset the connection.
+    Reset,
+}
+
+/// A segment to send: addresses for the pseudo-header and the segment, whose payload
+/// borrows the socket's send buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    /// Source address.
+    pub src: Ipv4Address,
+    /// Destination address.
+    pub dst: Ipv4Address,
+    /// The segment.
+    pub repr: TcpRepr<'a>,
+}
+
+/// The outcome of a passive open, from [`Listener`](crate::Listener): everything the
+/// socket needs to finish the handshake, without buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    /// The connection's addresses.
+    pub tuple: FourTuple,
+    /// Our initial sequence number (the SYN-ACK's).
+    pub iss: SeqNumber,
+    /// The peer's initial sequence number.
+    pub irs: SeqNumber,
+    /// The peer's MSS (536 if it sent none).
+    pub peer_mss: u16,
+    /// Window scaling: (peer's shift, ours), when both offered it.
+    pub window_scale: Option<(u8, u8)>,
+    /// Both sides allow SACK.
+    pub sack: bool,
+    /// The peer's last timestamp value, when both use timestamps.
+    pub ts_recent: Option<u32>,
+    /// Our timestamp clock offset.
+    pub ts_offset: u32,
+}
+
+/// Counters, for tests, benches and operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Segments sent.
+    pub segments_sent: u64,
+    /// Segments retransmitted (any cause).
+    pub retransmits: u64,
+    /// Retransmission timeouts that fired (excluding zero-window probes).
+    pub rto_fired: u64,
+    /// Fast-retransmit / SACK recoveries entered.
+    pub fast_recoveries: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// Segments dropped as unacceptable.
+    pub dropped: u64,
+    /// Payload bytes copied into the receive buffer (each received byte once).
+    pub rx_bytes_copied: u64,
+    /// Payload bytes copied into the send buffer by the application.
+    pub tx_bytes_queued: u64,
+    /// Out-of-order segments that could not be kept (assembler full).
+    pub ooo_dropped: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecoveryKind {
+    /// Fast retransmit / SACK recovery: the window stays at ssthresh.
+    Fast,
+    /// After a timeout: slow start while resending.
+    Timeout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recovery {
+    kind: RecoveryKind,
+    /// RFC 6582's `recover`: recovery ends when this is acknowledged.
+    point: SeqNumber,
+    /// Next sequence number to consider resending.
+    next: SeqNumber,
+    /// Resend holes below this.
+    end: SeqNumber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timestamps {
+    /// TS.Recent.
+    recent: u32,
+    /// When TS.Recent was last set (for the 24-day PAWS validity).
+    recent_at: Duration,
+    /// Our clock offset.
+    offset: u32,
+}
+
+/// PAWS's TS.Recent validity (RFC 7323 5.5).
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+/// The MSS assumed when the peer sends none (RFC 9293 3.7.1).
+const DEFAULT_MSS: u16 = 536;
+
+/// A TCP connection.
+pub struct Socket<'a> {
+    cfg: Config,
+    state: State,
+    error: Option<ConnectionError>,
+    tuple: FourTuple,
+    rx: RingBuffer<'a>,
+    tx: RingBuffer<'a>,
+    asm: Assembler,
+    sacked: Scoreboard,
+
+    iss: SeqNumber,
+    snd_una: SeqNumber,
+    /// One past the highest sequence number sent (SND.MAX).
+    snd_nxt: SeqNumber,
+    snd_wnd: usize,
+    max_snd_wnd: usize,
+    snd_wl1: SeqNumber,
+    snd_wl2: SeqNumber,
+    snd_shift: u8,
+    send_mss: usize,
+    /// The app closed its side: a FIN follows the data.
+    fin_queued: bool,
+    /// The FIN's sequence number, once sent.
+    fin_seq: Option<SeqNumber>,
+    syn_sent: bool,
+
+    irs: SeqNumber,
+    rcv_nxt: SeqNumber,
+    /// Right edge of the window we advertised (never moves left).
+    rcv_adv: SeqNumber,
+    rcv_shift: u8,
+    last_ack_sent: SeqNumber,
+    peer_fin: bool,
+
+    ts: Option<Timestamps>,
+    sack_ok: bool,
+    wscale_offered: Option<u8>,
+
+    rtt: RttEstimator,
+    cc: Congestion,
+    recovery: Option<Recovery>,
+    dupacks: u32,
+    rtt_probe: Option<(SeqNumber, Duration)>,
+    retries: u32,
+
+    rto_at: Option<Duration>,
+    ack_at: Option<Duration>,
+    ack_now: bool,
+    segs_unacked: u32,
+    window_update: bool,
+    probe_due: bool,
+    keepalive_at: Option<Duration>,
+    keepalive_sent: u32,
+    keepalive_due: bool,
+    close_at: Option<Duration>,
+    challenge_window: (Duration, u32),
+    /// A reset to send: its sequence number and ACK.
+    rst_pending: Option<(SeqNumber, Option<SeqNumber>)>,
+    last_rx: Duration,
+    last_tx: Duration,
+    stats: Stats,
+}
+
+impl fmt::Debug for Socket<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("state", &self.state)
+            .field("tuple", &self.tuple)
+            .field("snd_una", &self.snd_una)
+            .field("snd_nxt", &self.snd_nxt)
+            .field("snd_wnd", &self.snd_wnd)
+            .field("rcv_nxt", &self.rcv_nxt)
+            .field("cwnd", &self.cc.window())
+            .field("rto", &self.rtt.rto())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(d: Duration) -> u32 {
+    d.as_millis() as u32
+}
+
+impl<'a> Socket<'a> {
+    /// A closed socket over receive and send storage.
+    pub fn new(
+        rx: impl Into<ManagedSlice<'a, u8>>,
+        tx: impl Into<ManagedSlice<'a, u8>>,
+        cfg: Config,
+    ) -> Self {
+        let unspecified = FourTuple {
+            local_addr: Ipv4Address::UNSPECIFIED,
+            local_port: 0,
+            remote_addr: Ipv4Address::UNSPECIFIED,
+            remote_port: 0,
+        };
+        Socket {
+            state: State::Closed,
+            error: None,
+            tuple: unspecified,
+            rx: RingBuffer::new(rx),
+            tx: RingBuffer::new(tx),
+            asm: Assembler::new(),
+            sacked: Scoreboard::new(),
+            iss: SeqNumber(0),
+            snd_una: SeqNumber(0),
+            snd_nxt: SeqNumber(0),
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: SeqNumber(0),
+            snd_shift: 0,
+            send_mss: usize::from(DEFAULT_MSS),
+            fin_queued: false,
+            fin_seq: None,
+            syn_sent: false,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            rcv_shift: 0,
+            last_ack_sent: SeqNumber(0),
+            peer_fin: false,
+            ts: None,
+            sack_ok: false,
+            wscale_offered: None,
+            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            cc: Congestion::new(cfg.congestion, usize::from(DEFAULT_MSS), cfg.initial_window),
+            recovery: None,
+            dupacks: 0,
+            rtt_probe: None,
+            retries: 0,
+            rto_at: None,
+            ack_at: None,
+            ack_now: false,
+            segs_unacked: 0,
+            window_update: false,
+            probe_due: false,
+            keepalive_at: None,
+            keepalive_sent: 0,
+            keepalive_due: false,
+            close_at: None,
+            challenge_window: (Duration::ZERO, 0),
+            rst_pending: None,
+            last_rx: Duration::ZERO,
+            last_tx: Duration::ZERO,
+            stats: Stats::default(),
+            cfg,
+        }
+    }
+
+    // ----- queries -----
+
+    /// The state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The addresses (all zero while closed and never opened).
+    pub fn tuple(&self) -> FourTuple {
+        self.tuple
+    }
+
+    /// How the connection failed, if it did.
+    pub fn error(&self) -> Option<ConnectionError> {
+        self.error
+    }
+
+    /// Whether the socket is in use (not CLOSED).
+    pub fn is_open(&self) -> bool {
+        self.state != State::Closed
+    }
+
+    /// Whether the connection is synchronized and both directions may still carry data.
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+
+    /// Whether [`send`](Self::send_slice) can queue data now or later (the app has not
+    /// closed, the connection has not failed).
+    pub fn may_send(&self) -> bool {
+        matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        ) && !self.fin_queued
+    }
+
+    /// Whether data may still arrive or is waiting to be read.
+    pub fn may_recv(&self) -> bool {
+        !self.rx.is_empty()
+            || matches!(
+                self.state,
+                State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::FinWait1
+                    | State::FinWait2
+            )
+    }
+
+    /// Bytes waiting to be read.
+    pub fn recv_queue(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Bytes queued and not yet acknowledged.
+    pub fn send_queue(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Free space in the send buffer.
+    pub fn send_capacity_left(&self) -> usize {
+        self.tx.window()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The congestion window, in bytes.
+    pub fn congestion_window(&self) -> usize {
+        self.cc.window()
+    }
+
+    /// The smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+
+    /// The current retransmission timeout.
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    /// The MSS used for sending.
+    pub fn send_mss(&self) -> usize {
+        self.send_mss
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Toggle Nagle's algorithm.
+    pub fn set_nagle(&mut self, on: bool) {
+        self.cfg.nagle = on;
+    }
+
+    // ----- opening -----
+
+    fn reset_connection_state(&mut self) {
+        self.rx.clear();
+        self.tx.clear();
+        self.asm = Assembler::new();
+        self.sacked.clear();
+        self.error = None;
+        self.fin_queued = false;
+        self.fin_seq = None;
+        self.peer_fin = false;
+        self.recovery = None;
+        self.dupacks = 0;
+        self.rtt_probe = None;
+        self.retries = 0;
+        self.rto_at = None;
+        self.ack_at = None;
+        self.ack_now = false;
+        self.segs_unacked = 0;
+        self.window_update = false;
+        self.probe_due = false;
+        self.keepalive_at = None;
+        self.keepalive_sent = 0;
+        self.keepalive_due = false;
+        self.close_at = None;
+        self.rst_pending = None;
+        self.cc = Congestion::new(
+            self.cfg.congestion,
+            usize::from(DEFAULT_MSS),
+            self.cfg.initial_window,
+        );
+        self.rtt = RttEstimator::new(self.cfg.rto_initial, self.cfg.rto_min, self.cfg.rto_max);
+        self.stats = Stats::default();
+    }
+
+    /// Open actively: queue a SYN to `tuple.remote` from `tuple.local`, with an RFC 6528
+    /// initial sequence number from `key`.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidState`] unless closed; [`ConnectError::Unaddressable`] for a
+    /// zero port or an unspecified address.
+    pub fn connect(
+        &mut self,
+        now: Duration,
+        tuple: FourTuple,
+        key: &IsnKey,
+    ) -> Result<(), ConnectError> {
+        if self.state != State::Closed {
+            return Err(ConnectError::InvalidState);
+        }
+        if tuple.local_port == 0
+            || tuple.remote_port == 0
+            || tuple.local_addr.is_unspecified()
+            || tuple.remote_addr.is_unspecified()
+        {
+            return Err(ConnectError::Unaddressable);
+        }
+        self.reset_connection_state();
+        self.tuple = tuple;
+        self.iss = key.isn(&tuple, now);
+        self.snd_una = self.iss;
+        self.snd_nxt = self.iss;
+        self.syn_sent = false;
+        self.ts = self.cfg.timestamps.then(|| Timestamps {
+            recent: 0,
+            recent_at: now,
+            offset: key.ts_offset(&tuple),
+        });
+        self.wscale_offered = self
+            .cfg
+            .window_scaling
+            .then(|| window_shift_for(self.rx.capacity()));
+        self.state = State::SynSent;
+        self.last_rx = now;
+        Ok(())
+    }
+
+    /// Finish a passive open from a [`Listener`](crate::Listener): the socket enters
+    /// SYN-RECEIVED as if it had sent the SYN-ACK, and the ACK that completed the handshake
+    /// must be given to [`handle_segment`](Self::handle_segment) next.
+    ///
+    /// # Errors
+    /// [`ConnectError::InvalidState`] unless closed.
+    pub fn accept(&mut self, now: Duration, hs: &Handshake) -> Result<(), ConnectError> {
+        if self.state != State::Closed {
+            return Err(ConnectError::InvalidState);
+        }
+        self.reset_connection_state();
+        self.tuple = hs.tuple;
+        self.iss = hs.iss;
+        self.snd_una = hs.iss;
+        self.snd_nxt = hs.iss + 1;
+        self.syn_sent = true;
+        self.irs = hs.irs;
+        self.rcv_nxt = hs.irs + 1;
+        self.last_ack_sent = self.rcv_nxt;
+        let (snd_shift, rcv_shift) = hs.window_scale.unwrap_or((0, 0));
+        self.snd_shift = snd_shift;
+        self.rcv_shift = rcv_shift;
+        self.wscale_offered = hs.window_scale.map(|(_, ours)| ours);
+        // The SYN-ACK advertised an unscaled window of at most 65535 (RFC 7323 2.2).
+        self.rcv_adv = self.rcv_nxt + self.rx.window().min(usize::from(u16::MAX));
+        self.sack_ok = hs.sack;
+        self.ts = hs.ts_recent.map(|recent| Timestamps {
+            recent,
+            recent_at: now,
+            offset: hs.ts_offset,
+        });
+        self.set_send_mss(hs.peer_mss);
+        self.state = State::SynReceived;
+        self.last_rx = now;
+        self.rto_at = Some(now + self.rtt.rto());
+        Ok(())
+    }
+
+    fn set_send_mss(&mut self, peer_mss: u16) {
+        let ts = if self.ts.is_some() { 12 } else { 0 };
+        let mss = usize::from(peer_mss.min(self.cfg.mss).max(64)) - ts;
+        self.send_mss = mss;
+        self.cc.set_mss(mss, self.cfg.initial_window);
+    }
+
+    // ----- application data -----
+
+    fn send_check(&self) -> Result<(), SendError> {
+        if let Some(e) = self.error {
+            return Err(SendError::Connection(e));
+        }
+        if self.may_send() {
+            Ok(())
+        } else {
+            Err(SendError::InvalidState)
+        }
+    }
+
+    /// Queue as much of `data` as fits and return how much was queued (0 when the buffer is
+    /// full). This is the one copy on the send path.
+    ///
+    /// # Errors
+    /// [`SendError`] if the connection cannot send.
+    pub fn send_slice(&mut self, data: &[u8]) -> Result<usize, SendError> {
+        self.send_check()?;
+        let n = self.tx.enqueue_slice(data);
+        self.stats.tx_bytes_queued += n as u64;
+        Ok(n)
+    }
+
+    /// Let `f` write into the free space of the send buffer (one contiguous run; call again
+    /// for the part after the wrap) and return how many bytes it wrote.
+    ///
+    /// # Errors
+    /// [`SendError`] if the connection cannot send.
+    pub fn send_with(&mut self, f: impl FnOnce(&mut [u8]) -> usize) -> Result<usize, SendError> {
+        self.send_check()?;
+        let n = self.tx.enqueue_with(f);
+        self.stats.tx_bytes_queued += n as u64;
+        Ok(n)
+    }
+
+    fn recv_check(&self) -> Result<(), RecvError> {
+        if !self.rx.is_empty() {
+            return Ok(());
+        }
+        if let Some(e) = self.error {
+            return Err(RecvError::Connection(e));
+        }
+        if self.peer_fin {
+            return Err(RecvError::Finished);
+        }
+        if matches!(self.state, State::Closed | State::Listen) {
+            return Err(RecvError::InvalidState);
+        }
+        Ok(())
+    }
+
+    fn after_read(&mut self) {
+        // Announce a window that opened by at least an MSS or half the buffer (RFC 9293
+        // 3.8.6.2.2, receiver-side SWS avoidance).
+        let wnd = self.rx.window();
+        let adv = (self.rcv_adv - self.rcv_nxt).max(0) as usize;
+        if wnd > adv && wnd - adv >= self.send_mss.min(self.rx.capacity() / 2).max(1) {
+            self.window_update = true;
+        }
+    }
+
+    /// Move received bytes into `out` and return how many (0 when none are waiting yet).
+    ///
+    /// # Errors
+    /// [`RecvError::Finished`] once the peer closed and all was read; others as named.
+    pub fn recv_slice(&mut self, out: &mut [u8]) -> Result<usize, RecvError> {
+        self.recv_check()?;
+        let n = self.rx.dequeue_slice(out);
+        self.after_read();
+        Ok(n)
+    }
+
+    /// Let `f` read received bytes in place (one contiguous run) and consume what it returns.
+    ///
+    /// # Errors
+    /// As [`recv_slice`](Self::recv_slice).
+    pub fn recv_with(&mut self, f: impl FnOnce(&[u8]) -> usize) -> Result<usize, RecvError> {
+        self.recv_check()?;
+        let n = self.rx.dequeue_with(f);
+        self.after_read();
+        Ok(n)
+    }
+
+    /// The received bytes waiting at the front, without consuming them (one contiguous run).
+    pub fn peek(&self, max: usize) -> &[u8] {
+        self.rx.peek(0, max)
+    }
+
+    /// Close our side: a FIN follows the queued data. Receiving continues until the peer
+    /// closes. In SYN-SENT (nothing exchanged yet) the socket just closes.
+    pub fn close(&mut self) {
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.enter_closed(None),
+            State::SynReceived | State::Established | State::CloseWait => self.fin_queued = true,
+            _ => {}
+        }
+    }
+
+    /// Drop the connection at once: a RST goes out (from a synchronized state) and every
+    /// buffered byte is discarded.
+    pub fn abort(&mut self) {
+        let synchronized = !matches!(
+            self.state,
+            State::Closed | State::Listen | State::SynSent | State::TimeWait
+        );
+        self.enter_closed(Some(ConnectionError::Aborted));
+        if synchronized {
+            self.rst_pending = Some((self.snd_nxt, Some(self.rcv_nxt)));
+        }
+    }
+
+    fn enter_closed(&mut self, error: Option<ConnectionError>) {
+        self.state = State::Closed;
+        if error.is_some() {
+            self.error = error;
+            self.tx.clear();
+        }
+        self.rto_at = None;
+        self.ack_at = None;
+        self.ack_now = false;
+        self.keepalive_at = None;
+        self.close_at = None;
+        self.recovery = None;
+    }
+
+    fn enter_time_wait(&mut self, now: Duration) {
+        self.state = State::TimeWait;
+        self.rto_at = None;
+        self.keepalive_at = None;
+        self.close_at = Some(now + self.cfg.msl * 2);
+    }
+
+    // ----- helpers -----
+
+    fn ts_now(&self, now: Duration) -> u32 {
+        self.ts.map_or(0, |t| ms(now).wrapping_add(t.offset))
+    }
+
+    /// Sequence number of the first byte in the send buffer.
+    fn data_base(&self) -> SeqNumber {
+        if self.syn_sent && self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// The end of queued data (where the FIN goes).
+    fn data_end(&self) -> SeqNumber {
+        self.data_base() + self.tx.len()
+    }
+
+    fn outstanding(&self) -> usize {
+        (self.snd_nxt - self.snd_una).max(0) as usize
+    }
+
+    /// RFC 6675's pipe: bytes believed in the network.
+    fn pipe(&self) -> usize {
+        let out = self.outstanding();
+        let sacked = self.sacked.sacked_bytes();
+        let lost = match self.recovery {
+            Some(r) if r.next < r.end => {
+                (r.end - r.next) as usize - self.sacked.sacked_in(r.next, r.end)
+            }
+            _ => 0,
+        };
+        let dup_estimate = if self.sack_ok || self.recovery.is_none() {
+            0
+        } else {
+            (self.dupacks as usize) * self.send_mss
+        };
+        out.saturating_sub(sacked + lost + dup_estimate)
+    }
+
+    fn our_window(&self) -> u16 {
+        let wnd = (self.rcv_adv - self.rcv_nxt).max(0) as usize;
+        (wnd >> self.rcv_shift).min(usize::from(u16::MAX)) as u16
+    }
+
+    /// Recompute the advertised right edge (never moving it left) before sending.
+    fn update_rcv_adv(&mut self) {
+        let free = self.rx.window();
+        let granule = 1usize << self.rcv_shift;
+        let wnd = (free / granule * granule).min(usize::from(u16::MAX) << self.rcv_shift);
+        let cur = (self.rcv_adv - self.rcv_nxt).max(0) as usize;
+        // Receiver SWS avoidance: move the edge only by a useful amount.
+        let threshold = self.send_mss.min(self.rx.capacity() / 2).max(1);
+        if wnd > cur && wnd - cur >= threshold {
+            self.rcv_adv = self.rcv_nxt + wnd;
+        }
+        if self.rcv_adv < self.rcv_nxt {
+            self.rcv_adv = self.rcv_nxt;
+        }
+    }
+
+    fn options_for(&self, now: Duration, syn: bool) -> OptionsRepr {
+        let mut o = OptionsRepr::default();
+        if syn {
+            o.max_seg_size = Some(self.cfg.mss);
+            o.window_scale = self.wscale_offered;
+            o.sack_permitted = if self.state == State::SynSent {
+                self.cfg.sack
+            } else {
+                self.sack_ok
+            };
+        }
+        if let Some(t) = self.ts {
+            o.timestamp = Some((self.ts_now(now), t.recent));
+        }
+        if !syn && self.sack_ok && !self.asm.is_empty() {
+            let max = if self.ts.is_some() { 3 } else { 4 };
+            let blocks = self.asm.sack_blocks(self.rcv_nxt, max);
+            o.sack_blocks = SackBlocks::from_slice(&blocks).unwrap_or_default();
+        }
+        o
+    }
+
+    fn arm_rto(&mut self, now: Duration) {
+        self.rto_at = Some(now + self.rtt.rto());
+    }
+
+    fn can_challenge(&mut self, now: Duration) -> bool {
+        let (start, count) = self.challenge_window;
+        if now.saturating_sub(start) >= Duration::from_secs(1) {
+            self.challenge_window = (now, 1);
+            return true;
+        }
+        if count < self.cfg.challenge_ack_limit {
+            self.challenge_window.1 += 1;
+            return true;
+        }
+        false
+    }
+
+    fn challenge_ack(&mut self, now: Duration) -> Outcome {
+        if self.can_challenge(now) {
+            self.ack_now = true;
+            self.stats.challenge_acks += 1;
+        }
+        Outcome::Challenged
+    }
+
+    fn drop_segment(&mut self, send_ack: bool) -> Outcome {
+        self.stats.dropped += 1;
+        if send_ack {
+            self.ack_now = true;
+        }
+        Outcome::Dropped
+    }
+
+    // ----- input -----
+
+    /// Process a segment from `src` to `dst` (already checksum-verified).
+    pub fn handle_segment(
+        &mut self,
+        now: Duration,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        seg: &TcpRepr<'_>,
+    ) -> Outcome {
+        let t = self.tuple;
+        if self.state == State::Closed
+            || src != t.remote_addr
+            || dst != t.local_addr
+            || seg.src_port != t.remote_port
+            || seg.dst_port != t.local_port
+        {
+            return Outcome::NotMine;
+        }
+        self.last_rx = now;
+        if self.state == State::SynSent {
+            return self.handle_syn_sent(now, seg);
+        }
+        self.handle_synchronized(now, seg)
+    }
+
+    fn handle_syn_sent(&mut self, now: Duration, seg: &TcpRepr<'_>) -> Outcome {
+        if let Some(ack) = seg.ack_number
+            && (ack <= self.iss || ack > self.snd_nxt || !self.syn_sent)
+        {
+            if seg.control != Control::Rst {
+                self.rst_pending = Some((ack, None));
+            }
+            return self.drop_segment(false);
+        }
+        match seg.control {
+            Control::Rst => {
+                // Only with an acceptable ACK (RFC 9293 / RFC 5961 3.2).
+                if seg.ack_number.is_some() {
+                    self.enter_closed(Some(ConnectionError::Refused));
+                    return Outcome::Reset;
+                }
+                self.drop_segment(false)
+            }
+            Control::Syn => {
+                self.irs = seg.seq_number;
+                self.rcv_nxt = seg.seq_number + 1;
+                let o = &seg.options;
+                match (self.wscale_offered, o.window_scale) {
+                    (Some(ours), Some(theirs)) => {
+                        self.rcv_shift = ours;
+                        self.snd_shift = theirs.min(14);
+                    }
+                    _ => {
+                        self.rcv_shift = 0;
+                        self.snd_shift = 0;
+                        self.wscale_offered = None;
+                    }
+                }
+                self.sack_ok = self.cfg.sack && o.sack_permitted;
+                match (self.ts.as_mut(), o.timestamp) {
+                    (Some(t), Some((tsval, _))) => {
+                        t.recent = tsval;
+                        t.recent_at = now;
+                    }
+                    _ => self.ts = None,
+                }
+                self.set_send_mss(o.max_seg_size.unwrap_or(DEFAULT_MSS));
+                self.snd_wnd = usize::from(seg.window_len); // never scaled in a SYN
+                self.max_snd_wnd = self.snd_wnd;
+                self.snd_wl1 = seg.seq_number;
+                self.rcv_adv = self.rcv_nxt;
+                self.update_rcv_adv();
+                if let Some(ack) = seg.ack_number {
+                    self.snd_una = ack;
+                    self.snd_wl2 = ack;
+                    if self.retries == 0
+                        && let Some((_, sent)) = self.rtt_probe
+                    {
+                        self.rtt.sample(now.saturating_sub(sent));
+                    }
+                    self.rtt_probe = None;
+                    self.retries = 0;
+                    self.rto_at = None;
+                    self.state = State::Established;
+                    self.ack_now = true;
+                    self.keepalive_reset(now);
+                    // Data on a SYN-ACK (rare; allowed) is processed like any other.
+                    if !seg.payload.is_empty() {
+                        self.process_data(now, seg.seq_number + 1, seg.payload);
+                    }
+                } else {
+                    // Simultaneous open: answer with SYN-ACK (our SYN again).
+                    self.state = State::SynReceived;
+                    self.snd_nxt = self.iss;
+                    self.syn_sent = false;
+                    self.rto_at = Some(now);
+                }
+                Outcome::Accepted
+            }
+            _ => self.drop_segment(false),
+        }
+    }
+
+    fn paws_reject(&mut self, now: Duration, seg: &TcpRepr<'_>) -> bool {
+        let Some(t) = self.ts else { return false };
+        let Some((tsval, _)) = seg.options.timestamp else {
+            // RFC 7323 3.2: once negotiated, non-RST segments without timestamps are dropped.
+            return seg.control != Control::Rst;
+        };
+        if seg.control == Control::Rst {
+            return false;
+        }
+        let older = (tsval.wrapping_sub(t.recent) as i32) < 0;
+        older && now.saturating_sub(t.recent_at) < PAWS_IDLE
+    }
+
+    fn acceptable(&self, seg: &TcpRepr<'_>) -> bool {
+        let len = seg.segment_len();
+        let wnd = (self.rcv_adv - self.rcv_nxt).max(0) as usize;
+        let seq = seg.seq_number;
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_window(self.rcv_nxt, self.rcv_nxt + wnd),
+            (_, 0) => false,
+            (_, _) => {
+                let last = seq + (len - 1);
+                seq.in_window(self.rcv_nxt, self.rcv_nxt + wnd)
+                    || last.in_window(self.rcv_nxt, self.rcv_nxt + wnd)
+            }
+        }
+    }
+
+    fn handle_synchronized(&mut self, now: Duration, seg: &TcpRepr<'_>) -> Outcome {
+        // TIME-WAIT: only a retransmitted FIN (re-ACK, restart the timer) or a RST matter.
+        if self.paws_reject(now, seg) {
+            return self.drop_segment(seg.control != Control::Rst);
+        }
+        if !self.acceptable(seg) {
+            if self.state == State::TimeWait && seg.control == Control::Fin {
+                // A retransmitted FIN: our last ACK was lost. Re-ACK, restart 2 MSL.
+                self.enter_time_wait(now);
+            }
+            // An old duplicate (or a probe): re-ACK so the peer learns where we are.
+            return self.drop_segment(seg.control != Control::Rst);
+        }
+        if seg.control == Control::Rst {
+            // RFC 5961 3.2: exact match resets; otherwise challenge.
+            if seg.seq_number != self.rcv_nxt {
+                return self.challenge_ack(now);
+            }
+            let err = match self.state {
+                State::SynReceived | State::TimeWait | State::Closing | State::LastAck => None,
+                _ => Some(ConnectionError::Reset),
+            };
+            self.enter_closed(err);
+            self.tx.clear();
+            return Outcome::Reset;
+        }
+        if seg.control == Control::Syn {
+            // RFC 5961 4.2: any SYN in a synchronized state gets a challenge ACK.
+            return self.challenge_ack(now);
+        }
+        let Some(ack) = seg.ack_number else {
+            return self.drop_segment(false);
+        };
+        // TS.Recent update (RFC 7323 4.3): from segments at or before the last ACK we sent.
+        if let (Some(t), Some((tsval, _))) = (self.ts.as_mut(), seg.options.timestamp)
+            && seg.seq_number <= self.last_ack_sent
+            && (tsval.wrapping_sub(t.recent) as i32) >= 0
+        {
+            t.recent = tsval;
+            t.recent_at = now;
+        }
+        if self.state == State::SynReceived {
+            if ack <= self.snd_una || ack > self.snd_nxt {
+                // RFC 9293: <SEQ=SEG.ACK><CTL=RST>, and drop.
+                self.rst_pending = Some((ack, None));
+                return self.drop_segment(false);
+            }
+            self.state = State::Established;
+            self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            self.retries = 0;
+            self.keepalive_reset(now);
+        }
+        // RFC 5961 5.2: the ACK must lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+        let lower = SeqNumber(
+            self.snd_una
+                .0
+                .wrapping_sub(self.max_snd_wnd.min(1 << 30) as u32),
+        );
+        if ack > self.snd_nxt {
+            return self.drop_segment(true);
+        }
+        if ack < lower {
+            return self.challenge_ack(now);
+        }
+        self.process_ack(now, seg, ack);
+        if self.state == State::Closed {
+            return Outcome::Accepted;
+        }
+        // Text.
+        if !seg.payload.is_empty() {
+            if matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            ) {
+                self.process_data(now, seg.seq_number, seg.payload);
+            } else {
+                // Data after the peer's FIN: ignore, but re-ACK.
+                self.ack_now = true;
+            }
+        }
+        if seg.control == Control::Fin {
+            let fin_at = seg.seq_number + seg.payload.len();
+            if fin_at == self.rcv_nxt && !self.peer_fin {
+                self.rcv_nxt += 1;
+                self.peer_fin = true;
+                self.ack_now = true;
+                match self.state {
+                    State::Established | State::SynReceived => self.state = State::CloseWait,
+                    State::FinWait1 => {
+                        if self.fin_acked() {
+                            self.enter_time_wait(now);
+                        } else {
+                            self.state = State::Closing;
+                        }
+                    }
+                    State::FinWait2 => self.enter_time_wait(now),
+                    _ => {}
+                }
+            } else if self.peer_fin && fin_at + 1 == self.rcv_nxt {
+                // A retransmitted FIN: our ACK was lost.
+                self.ack_now = true;
+                if self.state == State::TimeWait {
+                    self.enter_time_wait(now);
+                }
+            } else {
+                self.ack_now = true;
+            }
+        }
+        Outcome::Accepted
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una == f + 1)
+    }
+
+    fn keepalive_reset(&mut self, now: Duration) {
+        self.keepalive_sent = 0;
+        self.keepalive_due = false;
+        self.keepalive_at = self.cfg.keep_alive.map(|k| now + k.idle);
+    }
+
+    fn process_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
+        let old_wnd = self.snd_wnd;
+        // Window update (RFC 9293 3.10.7.4).
+        if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
+        {
+            self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+        }
+        // SACK blocks (RFC 2018) feed the scoreboard.
+        let mut new_sack = false;
+        if self.sack_ok {
+            for &(s, e) in seg.options.sack_blocks.as_slice() {
+                new_sack |= self.sacked.add(
+                    SeqNumber(s),
+                    SeqNumber(e),
+                    ack.max(self.snd_una),
+                    self.snd_nxt,
+                );
+            }
+        }
+        if ack > self.snd_una {
+            self.new_ack(now, seg, ack);
+        } else if ack == self.snd_una
+            && self.outstanding() > 0
+            && seg.payload.is_empty()
+            && seg.control == Control::None
+            && (self.snd_wnd == old_wnd || new_sack)
+        {
+            // A duplicate ACK (RFC 5681 2), or new SACK information.
+            self.dupacks += 1;
+            self.on_dupack(now);
+        }
+        if self.snd_wnd > 0 {
+            self.probe_due = false;
+        }
+        if let Some(r) = self.recovery.as_mut()
+            && self.sack_ok
+            && r.kind == RecoveryKind::Fast
+            && let Some(h) = self.sacked.highest()
+        {
+            r.end = r.end.max(h);
+        }
+    }
+
+    fn on_dupack(&mut self, now: Duration) {
+        if self.recovery.is_some_and(|r| r.kind == RecoveryKind::Fast) {
+            return;
+        }
+        let lost =
+            self.dupacks >= 3 || (self.sack_ok && self.sacked.sacked_bytes() > 2 * self.send_mss);
+        if !lost {
+            return;
+        }
+        // RFC 6582 4.1: a new recovery only once the previous recovery point is passed.
+        if let Some(r) = self.recovery
+            && self.snd_una < r.point
+        {
+            return;
+        }
+        let end = if self.sack_ok {
+            self.sacked
+                .highest()
+                .unwrap_or(self.snd_una + self.send_mss)
+        } else {
+            self.snd_una + self.send_mss
+        };
+        self.cc.on_fast_retransmit(self.outstanding());
+        self.recovery = Some(Recovery {
+            kind: RecoveryKind::Fast,
+            point: self.snd_nxt,
+            next: self.snd_una,
+            end,
+        });
+        self.rtt_probe = None;
+        self.stats.fast_recoveries += 1;
+        self.arm_rto(now);
+    }
+
+    fn new_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
+        let acked = (ack - self.snd_una) as usize;
+        // Sequence space: SYN, data, FIN.
+        let mut data = acked;
+        if self.syn_sent && self.snd_una == self.iss {
+            data -= 1;
+        }
+        if let Some(f) = self.fin_seq
+            && ack == f + 1
+        {
+            data = data.saturating_sub(1);
+        }
+        self.tx.discard(data);
+        self.snd_una = ack;
+        self.sacked.ack(ack);
+        self.dupacks = 0;
+        self.retries = 0;
+        // RTT: timestamps (RFC 7323 4.1) or the timed segment (Karn's rule: never a
+        // retransmitted one; the probe is cleared on any retransmission).
+        let mut sampled = false;
+        if let (Some(t), Some((_, tsecr))) = (self.ts, seg.options.timestamp)
+            && tsecr != 0
+        {
+            let rtt = ms(now).wrapping_add(t.offset).wrapping_sub(tsecr);
+            if rtt < 60_000 {
+                self.rtt.sample(Duration::from_millis(u64::from(rtt)));
+                sampled = true;
+            }
+        }
+        if let Some((seq, sent)) = self.rtt_probe
+            && ack > seq
+        {
+            if !sampled {
+                self.rtt.sample(now.saturating_sub(sent));
+            }
+            self.rtt_probe = None;
+        }
+        if !sampled {
+            self.rtt.reset_backoff();
+        }
+        match self.recovery {
+            Some(r) if ack >= r.point => {
+                if r.kind == RecoveryKind::Fast {
+                    self.cc.on_recovery_end(self.outstanding());
+                } else {
+                    self.cc.on_ack(data, now, self.rtt.srtt());
+                }
+                self.recovery = None;
+            }
+            Some(mut r) => {
+                if r.kind == RecoveryKind::Fast && !self.sack_ok {
+                    // NewReno partial ACK (RFC 6582 3.2 (5)): resend the next segment.
+                    r.next = ack;
+                    r.end = ack + self.send_mss;
+                } else {
+                    r.next = r.next.max(ack);
+                    r.end = r.end.max(ack);
+                    if r.kind == RecoveryKind::Timeout {
+                        self.cc.on_ack(data, now, self.rtt.srtt());
+                    }
+                }
+                self.recovery = Some(r);
+            }
+            None => self.cc.on_ack(data, now, self.rtt.srtt()),
+        }
+        // Restart the timer for what is still outstanding (RFC 6298 5.3).
+        if self.outstanding() > 0 {
+            self.arm_rto(now);
+        } else {
+            self.rto_at = None;
+        }
+        self.keepalive_reset(now);
+        // Our FIN acknowledged?
+        if self.fin_acked() {
+            match self.state {
+                State::FinWait1 => {
+                    self.state = State::FinWait2;
+                    self.close_at = self.cfg.fin_wait2_timeout.map(|d| now + d);
+                }
+                State::Closing => self.enter_time_wait(now),
+                State::LastAck => self.enter_closed(None),
+                _ => {}
+            }
+        }
+    }
+
+    fn process_data(&mut self, _now: Duration, seq: SeqNumber, payload: &[u8]) {
+        // Trim to [RCV.NXT, RCV.ADV).
+        let mut seq = seq;
+        let mut data = payload;
+        let before = (self.rcv_nxt - seq).max(0) as usize;
+        if before > 0 {
+            data = data.get(before.min(data.len())..).unwrap_or_default();
+            seq = self.rcv_nxt;
+        }
+        let wnd_end = self.rcv_adv;
+        let room = (wnd_end - seq).max(0) as usize;
+        data = data.get(..data.len().min(room)).unwrap_or_default();
+        if data.is_empty() {
+            self.ack_now = true;
+            return;
+        }
+        let offset = (seq - self.rcv_nxt) as usize;
+        if offset == 0 {
+            let n = self.rx.write_unallocated(0, data);
+            self.stats.rx_bytes_copied += n as u64;
+            let had_ooo = !self.asm.is_empty();
+            let moved = self.asm.advance(n);
+            self.rx.commit(moved);
+            self.rcv_nxt += moved;
+            self.segs_unacked += 1;
+            if had_ooo || self.segs_unacked >= 2 || self.cfg.ack_delay().is_none() {
+                // Filling a hole, or every second full segment: ACK now (RFC 5681 4.2).
+                self.ack_now = true;
+            } else if self.ack_at.is_none() {
+                self.ack_at = self.cfg.ack_delay().map(|d| _now + d);
+            }
+        } else {
+            if !self.asm.contains(offset, data.len()) {
+                if self.asm.add(offset, data.len()) {
+                    let n = self.rx.write_unallocated(offset, data);
+                    self.stats.rx_bytes_copied += n as u64;
+                } else {
+                    self.stats.ooo_dropped += 1;
+                }
+            }
+            // Out of order: a duplicate ACK at once, with SACK blocks (RFC 5681 4.2).
+            self.ack_now = true;
+        }
+    }
+
+    // ----- timers -----
+
+    /// The earliest time at which [`poll_transmit`](Self::poll_transmit) has timer work.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.rst_pending.is_some() {
+            return Some(Duration::ZERO);
+        }
+        if self.state == State::Closed {
+            return None;
+        }
+        if self.ack_now || self.rst_pending.is_some() || self.window_update || self.keepalive_due {
+            return Some(Duration::ZERO);
+        }
+        [self.rto_at, self.ack_at, self.keepalive_at, self.close_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn run_timers(&mut self, now: Duration) {
+        if self.close_at.is_some_and(|t| t <= now) {
+            self.close_at = None;
+            match self.state {
+                State::TimeWait => self.enter_closed(None),
+                State::FinWait2 => self.enter_closed(Some(ConnectionError::TimedOut)),
+                _ => {}
+            }
+        }
+        if self.ack_at.is_some_and(|t| t <= now) {
+            self.ack_at = None;
+            self.ack_now = true;
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) && self.state != State::Established {
+            self.keepalive_at = None;
+        }
+        if let (Some(at), Some(k)) = (self.keepalive_at, self.cfg.keep_alive)
+            && at <= now
+        {
+            if self.keepalive_sent >= k.probes {
+                self.enter_closed(Some(ConnectionError::TimedOut));
+                self.rst_pending = Some((self.snd_nxt, Some(self.rcv_nxt)));
+                return;
+            }
+            self.keepalive_sent += 1;
+            self.keepalive_due = true;
+            self.keepalive_at = Some(now + k.interval);
+        }
+        if self.rto_at.is_some_and(|t| t <= now) {
+            self.on_rto();
+        }
+    }
+
+    fn on_rto(&mut self) {
+        self.rto_at = None;
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => self.cfg.syn_retries,
+            _ => self.cfg.max_retransmissions,
+        };
+        let zero_window_probe = self.snd_wnd == 0
+            && self.outstanding() <= 1
+            && matches!(self.state, State::Established | State::CloseWait);
+        if !zero_window_probe {
+            if self.retries >= limit {
+                let synchronized = self.state != State::SynSent;
+                self.enter_closed(Some(ConnectionError::TimedOut));
+                if synchronized {
+                    self.rst_pending = Some((self.snd_nxt, Some(self.rcv_nxt)));
+                }
+                return;
+            }
+            self.retries += 1;
+        }
+        self.rtt.back_off();
+        self.rtt_probe = None;
+        match self.state {
+            State::SynSent => {
+                self.snd_nxt = self.iss;
+                self.syn_sent = false;
+                self.stats.rto_fired += 1;
+            }
+            State::SynReceived if self.snd_una == self.iss => {
+                self.snd_nxt = self.iss;
+                self.syn_sent = false;
+                self.stats.rto_fired += 1;
+            }
+            _ if zero_window_probe => {
+                self.probe_due = true;
+                if self.outstanding() == 0 {
+                    // The persist timer: keep probing.
+                } else {
+                    self.recovery = Some(Recovery {
+                        kind: RecoveryKind::Timeout,
+                        point: self.snd_nxt,
+                        next: self.snd_una,
+                        end: self.snd_nxt,
+                    });
+                }
+            }
+            _ => {
+                if self.outstanding() == 0 {
+                    return;
+                }
+                self.stats.rto_fired += 1;
+                self.cc.on_timeout(self.pipe_for_timeout());
+                if self.rtt.backoff() >= 2 {
+                    // Repeated timeouts: stop trusting SACK information (reneging).
+                    self.sacked.clear();
+                }
+                self.dupacks = 0;
+                self.recovery = Some(Recovery {
+                    kind: RecoveryKind::Timeout,
+                    point: self.snd_nxt,
+                    next: self.snd_una,
+                    end: self.snd_nxt,
+                });
+            }
+        }
+    }
+
+    fn pipe_for_timeout(&self) -> usize {
+        self.outstanding()
+            .saturating_sub(self.sacked.sacked_bytes())
+    }
+
+    // ----- output -----
+
+    /// The next segment to send at `now`, if any (running expired timers first). Call until
+    /// `None`.
+    pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit<'_>> {
+        if let Some((seq_number, ack_number)) = self.rst_pending.take() {
+            let repr = TcpRepr {
+                src_port: self.tuple.local_port,
+                dst_port: self.tuple.remote_port,
+                control: Control::Rst,
+                push: false,
+                ece: false,
+                cwr: false,
+                ae: false,
+                seq_number,
+                ack_number,
+                window_len: 0,
+                urgent: None,
+                options: OptionsRepr::default(),
+                payload: &[],
+            };
+            self.stats.segments_sent += 1;
+            return Some(Transmit {
+                src: self.tuple.local_addr,
+                dst: self.tuple.remote_addr,
+                repr,
+            });
+        }
+        self.run_timers(now);
+        let Some(plan) = self.plan(now) else {
+            // Nothing can go out in this state: no flag may keep poll_timeout at zero.
+            self.ack_now = false;
+            self.window_update = false;
+            self.keepalive_due = false;
+            return None;
+        };
+        Some(self.build(now, plan))
+    }
+
+    fn plan(&mut self, now: Duration) -> Option<Plan> {
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
+                Some(Plan::syn(self.iss))
+            }
+            State::SynSent => None,
+            _ => self.plan_data(now).or_else(|| self.plan_ack(now)),
+        }
+    }
+
+    fn plan_data(&mut self, now: Duration) -> Option<Plan> {
+        if matches!(self.state, State::TimeWait | State::SynReceived) {
+            return None;
+        }
+        let mss = self.send_mss;
+        let data_end = self.data_end();
+        let fin_ready = self.fin_queued;
+        // 1. Retransmissions (RTO go-back or SACK/NewReno recovery), within the window.
+        if let Some(mut r) = self.recovery {
+            let first = r.next == self.snd_una;
+            let allowed = first || self.pipe() < self.cc.window();
+            if allowed {
+                if let Some((start, end)) = self.sacked.next_hole(r.next.max(self.snd_una), r.end) {
+                    let data_stop = end.min(data_end);
+                    let len = ((data_stop - start).max(0) as usize).min(mss);
+                    let fin = self.fin_seq.is_some_and(|f| start + len == f && end > f);
+                    r.next = start + len + usize::from(fin);
+                    self.recovery = Some(r);
+                    if len > 0 || fin {
+                        return Some(Plan {
+                            seq: start,
+                            len,
+                            syn: false,
+                            fin,
+                            rexmit: true,
+                        });
+                    }
+                } else {
+                    r.next = r.end;
+                    self.recovery = Some(r);
+                }
+            }
+        }
+        // 2. New data (and the FIN).
+        if self.fin_seq.is_some() {
+            return None;
+        }
+        let unsent = (data_end - self.snd_nxt).max(0) as usize;
+        if unsent == 0 && !fin_ready {
+            return None;
+        }
+        let wnd_room = ((self.snd_una + self.snd_wnd) - self.snd_nxt).max(0) as usize;
+        let limited = if self.recovery.is_none() {
+            self.dupacks.min(2) as usize * mss
+        } else {
+            0
+        };
+        let cwnd_room = (self.cc.window() + limited).saturating_sub(self.pipe());
+        let offset = (self.snd_nxt - self.data_base()).max(0) as usize;
+        let run = self.tx.peek(offset, mss).len();
+        let mut len = unsent.min(mss).min(wnd_room).min(cwnd_room).min(run);
+        if len == 0 && unsent > 0 && self.probe_due && self.outstanding() == 0 {
+            // Zero-window probe: one byte past the window (RFC 9293 3.8.6.1).
+            len = 1;
+            self.probe_due = false;
+        }
+        let fin = fin_ready && len == unsent;
+        if len == 0 && !fin {
+            if unsent > 0 && self.snd_wnd == 0 && self.outstanding() == 0 && self.rto_at.is_none() {
+                // Start the persist timer.
+                self.arm_rto(now);
+            }
+            return None;
+        }
+        if len < mss && len < unsent.min(run) && !fin {
+            // Window- or congestion-limited fragment: wait for a full segment unless it
+            // is at least half the largest window seen (sender SWS avoidance).
+            if len < self.max_snd_wnd / 2 {
+                return None;
+            }
+        }
+        if self.cfg.nagle && len < mss && self.outstanding() > 0 && !fin && len == unsent {
+            return None;
+        }
+        Some(Plan {
+            seq: self.snd_nxt,
+            len,
+            syn: false,
+            fin,
+            rexmit: false,
+        })
+    }
+
+    fn plan_ack(&mut self, now: Duration) -> Option<Plan> {
+        let ack_wanted = self.ack_now || self.window_update;
+        if self.keepalive_due {
+            self.keepalive_due = false;
+            // Keep-alive: SEG.SEQ = SND.NXT - 1, no data (RFC 9293 3.8.4).
+            let seq = SeqNumber(self.snd_nxt.0.wrapping_sub(1));
+            return Some(Plan {
+                seq,
+                len: 0,
+                syn: false,
+                fin: false,
+                rexmit: false,
+            });
+        }
+        let _ = now;
+        ack_wanted.then_some(Plan {
+            seq: self.snd_nxt,
+            len: 0,
+            syn: false,
+            fin: false,
+            rexmit: false,
+        })
+    }
+
+    fn build(&mut self, now: Duration, plan: Plan) -> Transmit<'_> {
+        let is_syn = plan.syn;
+        let ack = if self.state == State::SynSent {
+            None
+        } else {
+            Some(self.rcv_nxt)
+        };
+        if plan.syn {
+            if self.snd_nxt == self.iss {
+                self.snd_nxt = self.iss + 1;
+            }
+            self.syn_sent = true;
+            if self.rtt_probe.is_none() && self.retries == 0 {
+                self.rtt_probe = Some((self.iss, now));
+            }
+            self.arm_rto(now);
+        } else if plan.len > 0 || plan.fin {
+            let end = plan.seq + plan.len + usize::from(plan.fin);
+            if plan.fin {
+                self.fin_seq = Some(plan.seq + plan.len);
+                match self.state {
+                    State::Established => self.state = State::FinWait1,
+                    State::CloseWait => self.state = State::LastAck,
+                    _ => {}
+                }
+            }
+            if end > self.snd_nxt {
+                if !plan.rexmit && self.rtt_probe.is_none() && self.recovery.is_none() {
+                    self.rtt_probe = Some((plan.seq, now));
+                }
+                self.snd_nxt = end;
+            }
+            if plan.rexmit {
+                self.stats.retransmits += 1;
+                self.rtt_probe = None;
+            }
+            if self.rto_at.is_none() {
+                self.arm_rto(now);
+            }
+            // Restart after idle (RFC 5681 4.1).
+            if self.outstanding() == plan.len + usize::from(plan.fin)
+                && now.saturating_sub(self.last_tx) > self.rtt.rto()
+                && self.last_tx != Duration::ZERO
+            {
+                self.cc.on_idle(self.cfg.initial_window);
+            }
+        }
+        if ack.is_some() {
+            self.update_rcv_adv();
+        }
+        let options = self.options_for(now, is_syn);
+        let window_len = if is_syn {
+            self.rx.window().min(usize::from(u16::MAX)) as u16
+        } else {
+            self.our_window()
+        };
+        if let Some(a) = ack {
+            self.last_ack_sent = a;
+        }
+        self.ack_now = false;
+        self.ack_at = None;
+        self.segs_unacked = 0;
+        self.window_update = false;
+        self.last_tx = now;
+        self.stats.segments_sent += 1;
+        let offset = (plan.seq - self.data_base()).max(0) as usize;
+        let payload = if plan.len > 0 {
+            self.tx.peek(offset, plan.len)
+        } else {
+            &[]
+        };
+        let repr = TcpRepr {
+            src_port: self.tuple.local_port,
+            dst_port: self.tuple.remote_port,
+            control: if is_syn {
+                Control::Syn
+            } else if plan.fin {
+                Control::Fin
+            } else {
+                Control::None
+            },
+            push: !payload.is_empty() && plan.seq + plan.len == self.data_end(),
+            ece: false,
+            cwr: false,
+            ae: false,
+            seq_number: plan.seq,
+            ack_number: ack,
+            window_len,
+            urgent: None,
+            options,
+            payload,
+        };
+        Transmit {
+            src: self.tuple.local_addr,
+            dst: self.tuple.remote_addr,
+            repr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    seq: SeqNumber,
+    len: usize,
+    syn: bool,
+    fin: bool,
+    rexmit: bool,
+}
+
+impl Plan {
+    fn syn(seq: SeqNumber) -> Plan {
+        Plan {
+            seq,
+            len: 0,
+            syn: true,
+            fin: false,
+            rexmit: false,
+        }
+    }
+}
+
+/// The reset that answers `seg` when no connection owns it (RFC 9293 3.10.7.1): none for a
+/// RST; `<SEQ=SEG.ACK><CTL=RST>` for an ACK; else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+pub fn reset_for(seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>> {
+    if seg.control == Control::Rst {
+        return None;
+    }
+    let (seq, ack) = match seg.ack_number {
+        Some(a) => (a, None),
+        None => (SeqNumber(0), Some(seg.seq_number + seg.segment_len())),
+    };
+    Some(TcpRepr {
+        src_port: seg.dst_port,
+        dst_port: seg.src_port,
+        control: Control::Rst,
+        push: false,
+        ece: false,
+        cwr: false,
+        ae: false,
+        seq_number: seq,
+        ack_number: ack,
+        window_len: 0,
+        urgent: None,
+        options: OptionsRepr::default(),
+        payload: &[],
+    })
+}
