@@ -1028,7 +1028,20 @@ impl<'a> Socket<'a> {
     }
 
     fn handle_synchronized(&mut self, now: Duration, seg: &TcpRepr<'_>) -> Outcome {
-        // TIME-WAIT: only a retransmitted FIN (re-ACK, restart the timer) or a RST matter.
+        if self.state == State::SynReceived
+            && seg.control == Control::Syn
+            && seg.ack_number == Some(self.snd_nxt)
+            && seg.seq_number + 1 == self.rcv_nxt
+            && seg.payload.is_empty()
+        {
+            // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took and
+            // acknowledges ours. Take it as the ACK (as Linux does); any other SYN here is
+            // challenged below.
+            let mut ack = *seg;
+            ack.control = Control::None;
+            ack.seq_number = self.rcv_nxt;
+            return self.handle_synchronized(now, &ack);
+        }
         if self.paws_reject(now, seg) {
             return self.drop_segment(seg.control != Control::Rst);
         }
@@ -1060,6 +1073,10 @@ impl<'a> Socket<'a> {
         let Some(ack) = seg.ack_number else {
             return self.drop_segment(false);
         };
+        if self.state == State::Established {
+            // Any acceptable segment proves the peer alive.
+            self.keepalive_reset(now);
+        }
         // TS.Recent update (RFC 7323 4.3): from segments at or before the last ACK we sent.
         if let (Some(t), Some((tsval, _))) = (self.ts.as_mut(), seg.options.timestamp)
             && seg.seq_number <= self.last_ack_sent
@@ -1491,6 +1508,9 @@ impl<'a> Socket<'a> {
     /// The next segment to send at `now`, if any (running expired timers first). Call until
     /// `None`.
     pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit<'_>> {
+        if self.state != State::Closed {
+            self.run_timers(now);
+        }
         if let Some((seq_number, ack_number)) = self.rst_pending.take() {
             let repr = TcpRepr {
                 src_port: self.tuple.local_port,
@@ -1514,7 +1534,6 @@ impl<'a> Socket<'a> {
                 repr,
             });
         }
-        self.run_timers(now);
         let Some(plan) = self.plan(now) else {
             // Nothing can go out in this state: no flag may keep poll_timeout at zero.
             self.ack_now = false;

@@ -1,0 +1,659 @@
+//! Segment-in/segment-out scripts for each RFC behaviour, read like packetdrill: `inject`
+//! is a segment from the peer, `expect` the segment we must send, numbers relative to each
+//! side's ISS.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use unistack_tcp::{
+    Algorithm, Config, ConnectionError, KeepAlive, Outcome, RecvError, SendError, State,
+};
+
+fn abs(s: &Script, rel: u32) -> u32 {
+    s.peer_iss.wrapping_add(rel)
+}
+
+// ----- RFC 9293: opening -----
+
+#[test]
+fn active_open_offers_options_and_completes() {
+    let (mut s, syn) = Script::connect(plain());
+    assert_eq!(syn.line(), "S seq 0 len 0");
+    assert_eq!(syn.options.max_seg_size, Some(1460));
+    assert_eq!(
+        syn.options.window_scale,
+        Some(1),
+        "65536-byte buffer needs shift 1"
+    );
+    assert!(syn.options.sack_permitted);
+    assert_eq!(syn.options.timestamp, None);
+    assert_eq!(syn.win, 65535, "SYN windows are never scaled");
+    assert_eq!(s.sock.state(), State::SynSent);
+    assert_eq!(
+        s.inject(seg("S.").ack(1).mss(1000).wscale(7).sack_ok()),
+        Outcome::Accepted
+    );
+    assert_eq!(s.sock.state(), State::Established);
+    let ack = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(ack.win, 32768, "65536 >> 1");
+    assert_eq!(s.sock.send_mss(), 1000);
+    s.sock.send_slice(&[7; 100]).unwrap();
+    s.expect("P. seq 1 ack 1 len 100");
+}
+
+#[test]
+fn syn_retransmits_with_backoff_then_times_out() {
+    let cfg = Config {
+        syn_retries: 3,
+        ..plain()
+    };
+    let (mut s, _) = Script::connect(cfg);
+    for expected in [1000, 2000, 4000] {
+        assert_eq!(s.to_deadline(), Duration::from_millis(expected));
+        s.expect("S seq 0 len 0");
+    }
+    assert_eq!(s.to_deadline(), Duration::from_millis(8000));
+    s.expect_none();
+    assert_eq!(s.sock.state(), State::Closed);
+    assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
+}
+
+#[test]
+fn syn_sent_accepts_only_a_reset_that_acks_our_syn() {
+    let (mut s, _) = Script::connect(plain());
+    assert_eq!(
+        s.inject(seg("R").seq(0)),
+        Outcome::Dropped,
+        "RST without ACK"
+    );
+    assert_eq!(s.sock.state(), State::SynSent);
+    // An ACK of something we never sent: RST <SEQ=SEG.ACK>, stay in SYN-SENT.
+    assert_eq!(s.inject(seg(".").ack(5)), Outcome::Dropped);
+    s.expect("R seq 5 len 0");
+    assert_eq!(
+        s.inject(seg("R.").ack(7)),
+        Outcome::Dropped,
+        "RST with a bad ACK"
+    );
+    assert_eq!(s.inject(seg("R.").ack(1)), Outcome::Reset);
+    assert_eq!(s.sock.error(), Some(ConnectionError::Refused));
+    assert_eq!(s.sock.state(), State::Closed);
+}
+
+#[test]
+fn simultaneous_open() {
+    let (mut s, _) = Script::connect(plain());
+    assert_eq!(s.inject(seg("S").seq(0).mss(1460)), Outcome::Accepted);
+    assert_eq!(s.sock.state(), State::SynReceived);
+    s.expect("S. seq 0 ack 1 len 0");
+    // The peer's SYN-ACK (its SYN again, acknowledging ours) completes the open.
+    assert_eq!(s.inject(seg("S.").seq(0).ack(1)), Outcome::Accepted);
+    assert_eq!(s.sock.state(), State::Established);
+    s.expect_none();
+}
+
+#[test]
+fn passive_open_through_the_listener() {
+    let mut s = Script::accepted(plain(), seg("S").mss(1400).wscale(3).sack_ok());
+    assert_eq!(s.sock.state(), State::Established);
+    assert_eq!(s.sock.send_mss(), 1400);
+    s.sock.send_slice(b"hello").unwrap();
+    let o = s.expect("P. seq 1 ack 1 len 5");
+    assert_eq!(o.payload, b"hello");
+}
+
+// ----- data, ACKs, SACK -----
+
+#[test]
+fn delayed_ack_waits_then_every_second_segment_is_acked_at_once() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    assert_eq!(
+        s.inject(seg("P.").seq(1).ack(1).len(100)),
+        Outcome::Accepted
+    );
+    s.expect_none();
+    assert_eq!(s.to_deadline(), Duration::from_millis(40));
+    s.expect(". seq 1 ack 101 len 0");
+    s.inject(seg(".").seq(101).ack(1).len(1460));
+    s.expect_none();
+    s.inject(seg(".").seq(1561).ack(1).len(1460));
+    s.expect(". seq 1 ack 3021 len 0");
+}
+
+#[test]
+fn out_of_order_data_is_sacked_and_reassembled() {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    s.inject(seg(".").seq(101).ack(1).len(100));
+    let o = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(
+        o.options.sack_blocks.as_slice(),
+        &[(abs(&s, 101), abs(&s, 201))]
+    );
+    s.inject(seg(".").seq(301).ack(1).len(100));
+    let o = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(
+        o.options.sack_blocks.as_slice(),
+        &[(abs(&s, 301), abs(&s, 401)), (abs(&s, 101), abs(&s, 201))],
+        "most recent block first"
+    );
+    // A duplicate of held data changes nothing.
+    s.inject(seg(".").seq(101).ack(1).len(100));
+    s.expect(". seq 1 ack 1 len 0");
+    s.inject(seg(".").seq(1).ack(1).data(&[b'a'; 100]));
+    let o = s.expect(". seq 1 ack 201 len 0");
+    assert_eq!(
+        o.options.sack_blocks.as_slice(),
+        &[(abs(&s, 301), abs(&s, 401))]
+    );
+    s.inject(seg(".").seq(201).ack(1).len(100));
+    let o = s.expect(". seq 1 ack 401 len 0");
+    assert!(o.options.sack_blocks.is_empty());
+    assert_eq!(s.read_all(), 400);
+    assert_eq!(&s.received[..100], &[b'a'; 100]);
+    assert_eq!(
+        s.sock.stats().rx_bytes_copied,
+        400,
+        "every byte copied once, the dup not at all"
+    );
+}
+
+#[test]
+fn data_beyond_the_window_is_trimmed() {
+    let (mut s, _) = Script::connect_with(plain(), 1000, 1000);
+    s.inject(seg("S.").ack(1).mss(1460));
+    let o = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(o.win, 1000);
+    s.inject(seg("P.").seq(1).ack(1).len(1400));
+    let o = s.expect(". seq 1 ack 1001 len 0");
+    assert_eq!(o.win, 0);
+    // Zero window: only RCV.NXT itself is acceptable for an empty segment; data is not.
+    assert_eq!(
+        s.inject(seg(".").seq(1001).ack(1).len(10)),
+        Outcome::Dropped
+    );
+    s.expect(". seq 1 ack 1001 len 0");
+}
+
+#[test]
+fn receiver_avoids_silly_window_updates() {
+    let (mut s, _) = Script::connect_with(plain(), 8192, 8192);
+    s.inject(seg("S.").ack(1).mss(1460));
+    s.expect(". seq 1 ack 1 len 0");
+    let mut seq = 1;
+    while seq < 8193 {
+        let n = (8193 - seq).min(1460);
+        s.inject(seg(".").seq(seq).ack(1).len(n as usize));
+        seq += n;
+    }
+    let o = s.drain().pop().unwrap();
+    assert_eq!((o.ack, o.win), (Some(8193), 0));
+    let mut small = [0u8; 100];
+    assert_eq!(s.sock.recv_slice(&mut small), Ok(100));
+    s.expect_none();
+    let mut more = [0u8; 2000];
+    assert_eq!(s.sock.recv_slice(&mut more), Ok(2000));
+    let o = s.expect(". seq 1 ack 8193 len 0");
+    assert_eq!(o.win, 2100);
+}
+
+#[test]
+fn nagle_holds_small_segments_until_acked() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(&[1; 10]).unwrap();
+    s.expect("P. seq 1 ack 1 len 10");
+    s.sock.send_slice(&[2; 10]).unwrap();
+    s.sock.send_slice(&[3; 10]).unwrap();
+    s.expect_none();
+    s.inject(seg(".").seq(1).ack(11));
+    s.expect("P. seq 11 ack 1 len 20");
+    s.sock.set_nagle(false);
+    s.sock.send_slice(&[4; 10]).unwrap();
+    s.expect("P. seq 31 ack 1 len 10");
+}
+
+#[test]
+fn window_scale_applies_after_the_handshake() {
+    let mut s = Script::established(plain(), seg("S.").wscale(2).win(1000));
+    s.inject(seg(".").seq(1).ack(1).win(730)); // 2920 bytes once scaled
+    s.sock.send_slice(&[0; 6000]).unwrap();
+    let sent: Vec<usize> = s.drain().iter().map(|o| o.len).collect();
+    assert_eq!(sent, [1460, 1460]);
+    // A window update for the rest of the data lets the remainder go.
+    s.inject(seg(".").seq(1).ack(2921).win(1000));
+    let sent: Vec<usize> = s.drain().iter().map(|o| o.len).collect();
+    assert_eq!(
+        sent,
+        [1460, 1460],
+        "Nagle holds the 160-byte tail while data is in flight"
+    );
+    s.inject(seg(".").seq(1).ack(5841).win(1000));
+    s.expect("P. seq 5841 ack 1 len 160");
+}
+
+// ----- RFC 5961 -----
+
+#[test]
+fn resets_need_an_exact_sequence_number() {
+    let mut s = Script::established(plain(), seg("S."));
+    assert_eq!(s.inject(seg("R").seq(5)), Outcome::Challenged);
+    s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(s.inject(seg("R").seq(1_000_000)), Outcome::Dropped);
+    s.expect_none();
+    assert_eq!(
+        s.inject(seg("S").seq(7)),
+        Outcome::Challenged,
+        "SYN in ESTABLISHED"
+    );
+    s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(s.sock.state(), State::Established);
+    assert_eq!(s.inject(seg("R").seq(1)), Outcome::Reset);
+    assert_eq!(s.sock.state(), State::Closed);
+    assert_eq!(s.sock.error(), Some(ConnectionError::Reset));
+    assert_eq!(
+        s.sock.send_slice(b"x"),
+        Err(SendError::Connection(ConnectionError::Reset))
+    );
+}
+
+#[test]
+fn challenge_acks_are_rate_limited() {
+    let cfg = Config {
+        challenge_ack_limit: 2,
+        ..plain()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    let mut acks = 0;
+    for _ in 0..5 {
+        assert_eq!(s.inject(seg("R").seq(9)), Outcome::Challenged);
+        acks += s.drain().len();
+    }
+    assert_eq!(acks, 2);
+    s.after(1000);
+    s.inject(seg("R").seq(9));
+    assert_eq!(s.drain().len(), 1, "a new second, a new allowance");
+}
+
+#[test]
+fn acks_outside_the_sent_range_are_refused() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(&[1; 100]).unwrap();
+    s.expect("P. seq 1 ack 1 len 100");
+    assert_eq!(
+        s.inject(seg(".").seq(1).ack(1000)),
+        Outcome::Dropped,
+        "ACK of unsent data"
+    );
+    s.expect(". seq 101 ack 1 len 0");
+    assert_eq!(s.sock.send_queue(), 100);
+    // Blind data injection with an ACK far in the past: challenged, data not taken.
+    let old = 0u32.wrapping_sub(200_000);
+    assert_eq!(
+        s.inject(seg("P.").seq(1).ack(old).len(50)),
+        Outcome::Challenged
+    );
+    assert_eq!(s.sock.recv_queue(), 0);
+}
+
+// ----- RFC 7323 -----
+
+#[test]
+fn paws_drops_old_timestamps_and_segments_without_them() {
+    let cfg = Config {
+        delayed_ack: None,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S.").ts(1000, 0));
+    assert_eq!(s.sock.send_mss(), 1448);
+    let o = s.drain();
+    assert!(o.is_empty());
+    assert_eq!(
+        s.inject(seg("P.").seq(1).ack(1).len(10).ts(900, 0)),
+        Outcome::Dropped
+    );
+    let o = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(
+        o.options.timestamp.map(|t| t.1),
+        Some(1000),
+        "TSecr echoes TS.Recent"
+    );
+    assert_eq!(
+        s.inject(seg("P.").seq(1).ack(1).len(10)),
+        Outcome::Dropped,
+        "no timestamp"
+    );
+    s.drain();
+    assert_eq!(
+        s.inject(seg("P.").seq(1).ack(1).len(10).ts(1001, 0)),
+        Outcome::Accepted
+    );
+    let o = s.expect(". seq 1 ack 11 len 0");
+    assert_eq!(o.options.timestamp.map(|t| t.1), Some(1001));
+    // Timestamp wrap-around counts as newer.
+    s.inject(
+        seg("P.")
+            .seq(11)
+            .ack(1)
+            .len(10)
+            .ts(1001u32.wrapping_add(0x7fff_0000), 0),
+    );
+    s.expect(". seq 1 ack 21 len 0");
+}
+
+#[test]
+fn timestamps_measure_rtt_even_for_retransmissions() {
+    let cfg = Config {
+        delayed_ack: None,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S.").ts(1000, 0));
+    s.sock.send_slice(&[0; 100]).unwrap();
+    let o = s.expect("P. seq 1 ack 1 len 100");
+    let tsval = o.options.timestamp.unwrap().0;
+    s.after(30);
+    s.inject(seg(".").seq(1).ack(101).ts(1001, tsval));
+    let srtt = s.sock.srtt().unwrap();
+    assert!(srtt > Duration::ZERO, "{srtt:?}");
+}
+
+// ----- loss recovery: RFC 6298, 5681, 6582, 6675 -----
+
+#[test]
+fn rto_retransmits_backs_off_and_obeys_karn() {
+    let mut s = Script::established(plain(), seg("S."));
+    let srtt = s.sock.srtt();
+    s.sock.send_slice(&[5; 100]).unwrap();
+    s.expect("P. seq 1 ack 1 len 100");
+    assert_eq!(s.to_deadline(), Duration::from_millis(200), "RTO floor");
+    s.expect("P. seq 1 ack 1 len 100");
+    assert_eq!(s.to_deadline(), Duration::from_millis(400), "doubled");
+    s.expect("P. seq 1 ack 1 len 100");
+    assert_eq!(s.sock.stats().rto_fired, 2);
+    s.after(10);
+    s.inject(seg(".").seq(1).ack(101));
+    assert_eq!(
+        s.sock.srtt(),
+        srtt,
+        "Karn: no sample from a retransmitted segment"
+    );
+    assert_eq!(s.sock.send_queue(), 0);
+    assert_eq!(
+        s.sock.poll_timeout(),
+        None,
+        "timer stopped when nothing is outstanding"
+    );
+}
+
+#[test]
+fn retransmissions_run_out() {
+    let cfg = Config {
+        max_retransmissions: 3,
+        ..plain()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    s.sock.send_slice(&[5; 100]).unwrap();
+    s.expect("P. seq 1 ack 1 len 100");
+    for _ in 0..3 {
+        s.to_deadline();
+        s.expect("P. seq 1 ack 1 len 100");
+    }
+    s.to_deadline();
+    s.expect("R. seq 101 ack 1 len 0");
+    assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
+}
+
+fn ten_segments(s: &mut Script) {
+    s.sock.send_slice(&vec![0; 14600]).unwrap();
+    let sent = s.drain();
+    assert_eq!(sent.len(), 10, "initial window of 10 segments");
+}
+
+#[test]
+fn newreno_fast_retransmit_and_partial_acks() {
+    let mut s = Script::established(plain(), seg("S."));
+    ten_segments(&mut s);
+    s.inject(seg(".").seq(1).ack(1));
+    s.inject(seg(".").seq(1).ack(1));
+    s.expect_none();
+    s.inject(seg(".").seq(1).ack(1));
+    s.expect(". seq 1 ack 1 len 1460");
+    s.expect_none();
+    assert_eq!(s.sock.stats().fast_recoveries, 1);
+    assert_eq!(s.sock.congestion_window(), 7300);
+    // Partial ACK: the next hole goes at once (RFC 6582).
+    s.inject(seg(".").seq(1).ack(2921));
+    s.expect(". seq 2921 ack 1 len 1460");
+    s.inject(seg(".").seq(1).ack(14601));
+    assert_eq!(s.sock.send_queue(), 0);
+    assert_eq!(s.sock.stats().retransmits, 2);
+    assert_eq!(s.sock.stats().rto_fired, 0);
+}
+
+#[test]
+fn sack_recovery_resends_only_the_holes() {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    ten_segments(&mut s);
+    s.inject(seg(".").seq(1).ack(1).sack(&[(1461, 2921)]));
+    s.inject(seg(".").seq(1).ack(1).sack(&[(1461, 4381)]));
+    s.expect_none();
+    s.inject(seg(".").seq(1).ack(1).sack(&[(1461, 5841)]));
+    s.expect(". seq 1 ack 1 len 1460");
+    s.expect_none();
+    // Second loss at 5841: one SACKed segment above it is not enough (pipe = cwnd) ...
+    s.inject(seg(".").seq(1).ack(1).sack(&[(7301, 8761), (1461, 5841)]));
+    s.expect_none();
+    // ... three are: the hole is lost and the pipe has room, so it is resent next.
+    s.inject(seg(".").seq(1).ack(1).sack(&[(7301, 11681), (1461, 5841)]));
+    s.expect(". seq 5841 ack 1 len 1460");
+    s.expect_none();
+    s.inject(seg(".").seq(1).ack(14601));
+    assert_eq!(s.sock.stats().retransmits, 2);
+    assert_eq!(s.sock.stats().rto_fired, 0);
+}
+
+#[test]
+fn limited_transmit_sends_new_data_on_early_dupacks() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(&vec![0; 14600 + 2920]).unwrap();
+    assert_eq!(s.drain().len(), 10);
+    s.inject(seg(".").seq(1).ack(1));
+    s.expect(". seq 14601 ack 1 len 1460");
+    s.inject(seg(".").seq(1).ack(1));
+    s.expect("P. seq 16061 ack 1 len 1460");
+}
+
+#[test]
+fn cubic_is_selectable_per_connection() {
+    let cfg = Config {
+        congestion: Algorithm::Cubic,
+        ..plain()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    ten_segments(&mut s);
+    for _ in 0..3 {
+        s.inject(seg(".").seq(1).ack(1));
+    }
+    s.expect(". seq 1 ack 1 len 1460");
+    assert_eq!(s.sock.congestion_window(), 14600 * 717 / 1024, "beta 0.7");
+}
+
+// ----- zero window, keep-alive -----
+
+#[test]
+fn zero_window_probes_until_the_window_opens() {
+    let mut s = Script::established(plain(), seg("S.").win(0));
+    s.sock.send_slice(&[9; 100]).unwrap();
+    s.expect_none();
+    assert_eq!(s.to_deadline(), Duration::from_millis(200));
+    s.expect(". seq 1 ack 1 len 1");
+    s.inject(seg(".").seq(1).ack(1).win(0));
+    for i in 0..20 {
+        s.to_deadline();
+        let o = s.expect(". seq 1 ack 1 len 1");
+        assert_eq!(o.payload, [9]);
+        if i < 19 {
+            s.inject(seg(".").seq(1).ack(1).win(0));
+        }
+    }
+    assert_eq!(
+        s.sock.state(),
+        State::Established,
+        "probing never gives up while answered"
+    );
+    s.inject(seg(".").seq(1).ack(2).win(65535));
+    s.expect("P. seq 2 ack 1 len 99");
+}
+
+#[test]
+fn keep_alive_probes_then_drops_a_dead_peer() {
+    let ka = KeepAlive {
+        idle: Duration::from_secs(10),
+        interval: Duration::from_secs(1),
+        probes: 3,
+    };
+    let cfg = Config {
+        keep_alive: Some(ka),
+        ..plain()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    assert_eq!(s.to_deadline(), Duration::from_secs(10));
+    s.expect(". seq 0 ack 1 len 0");
+    // An answer restarts the idle timer.
+    s.inject(seg(".").seq(1).ack(1));
+    assert_eq!(s.to_deadline(), Duration::from_secs(10));
+    s.expect(". seq 0 ack 1 len 0");
+    for _ in 0..2 {
+        assert_eq!(s.to_deadline(), Duration::from_secs(1));
+        s.expect(". seq 0 ack 1 len 0");
+    }
+    assert_eq!(s.to_deadline(), Duration::from_secs(1));
+    s.expect("R. seq 1 ack 1 len 0");
+    assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
+}
+
+// ----- closing -----
+
+#[test]
+fn time_wait_lasts_two_msl_and_re_acks_a_repeated_fin() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.close();
+    s.expect("F. seq 1 ack 1 len 0");
+    assert_eq!(s.sock.state(), State::FinWait1);
+    s.inject(seg(".").seq(1).ack(2));
+    assert_eq!(s.sock.state(), State::FinWait2);
+    s.inject(seg("F.").seq(1).ack(2));
+    assert_eq!(s.sock.state(), State::TimeWait);
+    s.expect(". seq 2 ack 2 len 0");
+    s.after(30_000);
+    s.inject(seg("F.").seq(1).ack(2));
+    s.expect(". seq 2 ack 2 len 0");
+    assert_eq!(s.to_deadline(), Duration::from_secs(60), "restarted");
+    s.expect_none();
+    assert_eq!(s.sock.state(), State::Closed);
+    assert_eq!(s.sock.error(), None);
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.close();
+    s.expect("F. seq 1 ack 1 len 0");
+    s.inject(seg("F.").seq(1).ack(1));
+    assert_eq!(s.sock.state(), State::Closing);
+    s.expect(". seq 2 ack 2 len 0");
+    s.inject(seg(".").seq(2).ack(2));
+    assert_eq!(s.sock.state(), State::TimeWait);
+}
+
+#[test]
+fn half_close_keeps_receiving() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(b"request").unwrap();
+    s.sock.close();
+    s.expect("FP. seq 1 ack 1 len 7");
+    assert_eq!(s.sock.send_slice(b"more"), Err(SendError::InvalidState));
+    s.inject(seg(".").seq(1).ack(9));
+    assert_eq!(s.sock.state(), State::FinWait2);
+    s.inject(seg("P.").seq(1).ack(9).data(b"response"));
+    s.expect(". seq 9 ack 9 len 0");
+    s.read_all();
+    assert_eq!(s.received, b"response");
+    s.inject(seg("F.").seq(9).ack(9));
+    assert_eq!(s.sock.state(), State::TimeWait);
+    let mut b = [0u8; 4];
+    assert_eq!(s.sock.recv_slice(&mut b), Err(RecvError::Finished));
+}
+
+#[test]
+fn passive_close_through_last_ack() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.inject(seg("F.").seq(1).ack(1));
+    assert_eq!(s.sock.state(), State::CloseWait);
+    s.expect(". seq 1 ack 2 len 0");
+    s.sock.send_slice(b"last words").unwrap();
+    s.sock.close();
+    s.expect("FP. seq 1 ack 2 len 10");
+    assert_eq!(s.sock.state(), State::LastAck);
+    s.inject(seg(".").seq(2).ack(12));
+    assert_eq!(s.sock.state(), State::Closed);
+}
+
+#[test]
+fn fin_is_retransmitted_with_its_data() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(b"abc").unwrap();
+    s.sock.close();
+    s.expect("FP. seq 1 ack 1 len 3");
+    s.to_deadline();
+    s.expect("FP. seq 1 ack 1 len 3");
+    s.inject(seg(".").seq(1).ack(5));
+    assert_eq!(s.sock.state(), State::FinWait2);
+}
+
+#[test]
+fn abort_sends_a_reset() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.send_slice(b"doomed").unwrap();
+    s.drain();
+    s.sock.abort();
+    s.expect("R. seq 7 ack 1 len 0");
+    assert_eq!(s.sock.state(), State::Closed);
+    assert_eq!(s.sock.error(), Some(ConnectionError::Aborted));
+    s.expect_none();
+}
+
+// ----- zero copy -----
+
+#[test]
+fn transmit_payload_borrows_the_send_buffer() {
+    let rx: &'static mut [u8] = Box::leak(vec![0u8; 4096].into_boxed_slice());
+    let tx: &'static mut [u8] = Box::leak(vec![0u8; 4096].into_boxed_slice());
+    let range = tx.as_ptr_range();
+    let mut s = Script::new(plain(), 0, 0);
+    s.sock = unistack_tcp::Socket::new(rx, tx, plain());
+    s.sock.connect(s.now, tuple(), &key()).unwrap();
+    s.iss = s.sock.poll_transmit(s.now).unwrap().repr.seq_number.0;
+    s.inject(seg("S.").ack(1).mss(1460));
+    s.drain();
+    let n = s
+        .sock
+        .send_with(|free| {
+            free[..300].fill(0xab);
+            300
+        })
+        .unwrap();
+    assert_eq!(n, 300);
+    let now = s.now;
+    let t = s.sock.poll_transmit(now).unwrap();
+    assert_eq!(t.repr.payload.len(), 300);
+    assert!(
+        range.contains(&t.repr.payload.as_ptr()),
+        "payload is not a copy"
+    );
+    assert_eq!(s.sock.stats().tx_bytes_queued, 300);
+}
