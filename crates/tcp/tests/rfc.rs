@@ -51,10 +51,10 @@ fn syn_retransmits_with_backoff_then_times_out() {
     };
     let (mut s, _) = Script::connect(cfg);
     for expected in [1000, 2000, 4000] {
-        assert_eq!(s.to_deadline(), Duration::from_millis(expected));
+        assert_eq!(s.until_deadline(), Duration::from_millis(expected));
         s.expect("S seq 0 len 0");
     }
-    assert_eq!(s.to_deadline(), Duration::from_millis(8000));
+    assert_eq!(s.until_deadline(), Duration::from_millis(8000));
     s.expect_none();
     assert_eq!(s.sock.state(), State::Closed);
     assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
@@ -118,7 +118,7 @@ fn delayed_ack_waits_then_every_second_segment_is_acked_at_once() {
         Outcome::Accepted
     );
     s.expect_none();
-    assert_eq!(s.to_deadline(), Duration::from_millis(40));
+    assert_eq!(s.until_deadline(), Duration::from_millis(40));
     s.expect(". seq 1 ack 101 len 0");
     s.inject(seg(".").seq(101).ack(1).len(1460));
     s.expect_none();
@@ -369,9 +369,9 @@ fn rto_retransmits_backs_off_and_obeys_karn() {
     let srtt = s.sock.srtt();
     s.sock.send_slice(&[5; 100]).unwrap();
     s.expect("P. seq 1 ack 1 len 100");
-    assert_eq!(s.to_deadline(), Duration::from_millis(200), "RTO floor");
+    assert_eq!(s.until_deadline(), Duration::from_millis(200), "RTO floor");
     s.expect("P. seq 1 ack 1 len 100");
-    assert_eq!(s.to_deadline(), Duration::from_millis(400), "doubled");
+    assert_eq!(s.until_deadline(), Duration::from_millis(400), "doubled");
     s.expect("P. seq 1 ack 1 len 100");
     assert_eq!(s.sock.stats().rto_fired, 2);
     s.after(10);
@@ -399,10 +399,10 @@ fn retransmissions_run_out() {
     s.sock.send_slice(&[5; 100]).unwrap();
     s.expect("P. seq 1 ack 1 len 100");
     for _ in 0..3 {
-        s.to_deadline();
+        s.until_deadline();
         s.expect("P. seq 1 ack 1 len 100");
     }
-    s.to_deadline();
+    s.until_deadline();
     s.expect("R. seq 101 ack 1 len 0");
     assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
 }
@@ -489,11 +489,11 @@ fn zero_window_probes_until_the_window_opens() {
     let mut s = Script::established(plain(), seg("S.").win(0));
     s.sock.send_slice(&[9; 100]).unwrap();
     s.expect_none();
-    assert_eq!(s.to_deadline(), Duration::from_millis(200));
+    assert_eq!(s.until_deadline(), Duration::from_millis(200));
     s.expect(". seq 1 ack 1 len 1");
     s.inject(seg(".").seq(1).ack(1).win(0));
     for i in 0..20 {
-        s.to_deadline();
+        s.until_deadline();
         let o = s.expect(". seq 1 ack 1 len 1");
         assert_eq!(o.payload, [9]);
         if i < 19 {
@@ -521,17 +521,17 @@ fn keep_alive_probes_then_drops_a_dead_peer() {
         ..plain()
     };
     let mut s = Script::established(cfg, seg("S."));
-    assert_eq!(s.to_deadline(), Duration::from_secs(10));
+    assert_eq!(s.until_deadline(), Duration::from_secs(10));
     s.expect(". seq 0 ack 1 len 0");
     // An answer restarts the idle timer.
     s.inject(seg(".").seq(1).ack(1));
-    assert_eq!(s.to_deadline(), Duration::from_secs(10));
+    assert_eq!(s.until_deadline(), Duration::from_secs(10));
     s.expect(". seq 0 ack 1 len 0");
     for _ in 0..2 {
-        assert_eq!(s.to_deadline(), Duration::from_secs(1));
+        assert_eq!(s.until_deadline(), Duration::from_secs(1));
         s.expect(". seq 0 ack 1 len 0");
     }
-    assert_eq!(s.to_deadline(), Duration::from_secs(1));
+    assert_eq!(s.until_deadline(), Duration::from_secs(1));
     s.expect("R. seq 1 ack 1 len 0");
     assert_eq!(s.sock.error(), Some(ConnectionError::TimedOut));
 }
@@ -552,7 +552,7 @@ fn time_wait_lasts_two_msl_and_re_acks_a_repeated_fin() {
     s.after(30_000);
     s.inject(seg("F.").seq(1).ack(2));
     s.expect(". seq 2 ack 2 len 0");
-    assert_eq!(s.to_deadline(), Duration::from_secs(60), "restarted");
+    assert_eq!(s.until_deadline(), Duration::from_secs(60), "restarted");
     s.expect_none();
     assert_eq!(s.sock.state(), State::Closed);
     assert_eq!(s.sock.error(), None);
@@ -609,7 +609,7 @@ fn fin_is_retransmitted_with_its_data() {
     s.sock.send_slice(b"abc").unwrap();
     s.sock.close();
     s.expect("FP. seq 1 ack 1 len 3");
-    s.to_deadline();
+    s.until_deadline();
     s.expect("FP. seq 1 ack 1 len 3");
     s.inject(seg(".").seq(1).ack(5));
     assert_eq!(s.sock.state(), State::FinWait2);

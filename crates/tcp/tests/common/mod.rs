@@ -339,7 +339,7 @@ impl Script {
     }
 
     /// Advance the clock to the socket's next deadline, returning how far that was.
-    pub fn to_deadline(&mut self) -> Duration {
+    pub fn until_deadline(&mut self) -> Duration {
         let t = self.sock.poll_timeout().expect("a deadline");
         let d = t.saturating_sub(self.now);
         self.now = self.now.max(t);
