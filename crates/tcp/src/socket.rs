@@ -509,6 +509,26 @@ impl<'a> Socket<'a> {
         self.send_mss
     }
 
+    /// SND.UNA: the oldest unacknowledged sequence number.
+    pub fn snd_una(&self) -> SeqNumber {
+        self.snd_una
+    }
+
+    /// SND.MAX: one past the highest sequence number sent.
+    pub fn snd_nxt(&self) -> SeqNumber {
+        self.snd_nxt
+    }
+
+    /// RCV.NXT: the next sequence number expected.
+    pub fn rcv_nxt(&self) -> SeqNumber {
+        self.rcv_nxt
+    }
+
+    /// The peer's window, scaled, in bytes.
+    pub fn send_window(&self) -> usize {
+        self.snd_wnd
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
