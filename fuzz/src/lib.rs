@@ -17,7 +17,7 @@ pub use ethif::{arp_cache, ethernet_frame};
 pub use ipv4::{
     echo_responder, fragmenter, frame_path, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
 };
-pub use tcp::tcp_segment;
+pub use tcp::{tcp_connection, tcp_segment};
 
 use layouts::*;
 use unistack_cstruct::{ByteSource, Layout};
@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("reassembler", reassembler),
     ("fragmenter", fragmenter),
     ("tcp_segment", tcp_segment),
+    ("tcp_connection", tcp_connection),
     ("dns_message", dns_message),
     ("dns_name", dns_name),
     ("dns_tcp", dns_tcp),
