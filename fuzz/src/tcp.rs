@@ -86,7 +86,12 @@ pub fn tcp_connection(data: &[u8]) {
     }
     let mut client = Socket::new(vec![0u8; 8192], vec![0u8; 8192], cfg);
     let mut server = Socket::new(vec![0u8; 8192], vec![0u8; 8192], cfg);
-    let tuple = FourTuple { local_addr: a, local_port: 1234, remote_addr: b, remote_port: 80 };
+    let tuple = FourTuple {
+        local_addr: a,
+        local_port: 1234,
+        remote_addr: b,
+        remote_port: 80,
+    };
     client.connect(now, tuple, &key).expect("closed socket");
     let syn = client.poll_transmit(now).expect("SYN").repr;
     let ListenOutcome::Reply(sa) = listener.handle_segment(now, a, b, &syn) else {
@@ -114,10 +119,24 @@ pub fn tcp_connection(data: &[u8]) {
             0 | 1 => {
                 // A structured segment to the client, near its sequence space.
                 let Some(f) = take(12) else { break };
-                let seq = SeqNumber(client.rcv_nxt().0.wrapping_add(u32::from(u16::from_le_bytes([f[0], f[1]]))).wrapping_sub(8192));
-                let ackn = SeqNumber(client.snd_una().0.wrapping_add(u32::from(u16::from_le_bytes([f[2], f[3]]))).wrapping_sub(8192));
+                let seq = SeqNumber(
+                    client
+                        .rcv_nxt()
+                        .0
+                        .wrapping_add(u32::from(u16::from_le_bytes([f[0], f[1]])))
+                        .wrapping_sub(8192),
+                );
+                let ackn = SeqNumber(
+                    client
+                        .snd_una()
+                        .0
+                        .wrapping_add(u32::from(u16::from_le_bytes([f[2], f[3]])))
+                        .wrapping_sub(8192),
+                );
                 let sack_a = client.snd_una().0.wrapping_add(u32::from(f[8]) * 100);
-                let sack = SackBlocks::from_slice(&[(sack_a, sack_a.wrapping_add(u32::from(f[9]) * 50))]).unwrap_or_default();
+                let sack =
+                    SackBlocks::from_slice(&[(sack_a, sack_a.wrapping_add(u32::from(f[9]) * 50))])
+                        .unwrap_or_default();
                 let payload = vec![0xEE; usize::from(f[6]) * 8];
                 let seg = TcpRepr {
                     src_port: 80,
@@ -137,8 +156,13 @@ pub fn tcp_connection(data: &[u8]) {
                     window_len: u16::from_le_bytes([f[4], f[5]]),
                     urgent: None,
                     options: OptionsRepr {
-                        sack_blocks: if f[7] & 0x40 != 0 { sack } else { SackBlocks::default() },
-                        timestamp: (f[7] & 0x20 != 0).then_some((u32::from(f[10]) << 8, u32::from(f[11]))),
+                        sack_blocks: if f[7] & 0x40 != 0 {
+                            sack
+                        } else {
+                            SackBlocks::default()
+                        },
+                        timestamp: (f[7] & 0x20 != 0)
+                            .then_some((u32::from(f[10]) << 8, u32::from(f[11]))),
                         ..OptionsRepr::default()
                     },
                     payload: if f[7] & 0x10 != 0 { &payload } else { &[] },
@@ -152,7 +176,9 @@ pub fn tcp_connection(data: &[u8]) {
             2 => {
                 // A raw segment from the input, to the client or the listener.
                 let Some(len) = take(1) else { break };
-                let Some(raw) = take(usize::from(len[0])) else { break };
+                let Some(raw) = take(usize::from(len[0])) else {
+                    break;
+                };
                 if let Ok(seg) = TcpRepr::parse_bytes(&raw, b, a, Checksum::Tx) {
                     if !seg.payload.is_empty() {
                         read = usize::MAX;
@@ -169,7 +195,9 @@ pub fn tcp_connection(data: &[u8]) {
             }
             4 => {
                 let Some(n) = take(1) else { break };
-                let data: Vec<u8> = (0..usize::from(n[0]) * 64).map(|i| pattern(written + i)).collect();
+                let data: Vec<u8> = (0..usize::from(n[0]) * 64)
+                    .map(|i| pattern(written + i))
+                    .collect();
                 if let Ok(q) = server.send_slice(&data) {
                     written += q;
                 }
@@ -179,7 +207,11 @@ pub fn tcp_connection(data: &[u8]) {
                 if let Ok(n) = client.recv_slice(&mut out) {
                     if read != usize::MAX {
                         for (i, &byte) in out[..n].iter().enumerate() {
-                            assert_eq!(byte, pattern(read + i), "client read bytes the server never wrote");
+                            assert_eq!(
+                                byte,
+                                pattern(read + i),
+                                "client read bytes the server never wrote"
+                            );
                         }
                         read += n;
                     }
@@ -197,14 +229,22 @@ pub fn tcp_connection(data: &[u8]) {
                 for _ in 0..64 {
                     let mut moved = false;
                     if let Some(t) = server.poll_transmit(now) {
-                        let n = t.repr.emit(&mut buf, t.src, t.dst, Checksum::Both).expect("fits");
-                        let seg = TcpRepr::parse_bytes(&buf[..n], b, a, Checksum::Both).expect("own segment parses");
+                        let n = t
+                            .repr
+                            .emit(&mut buf, t.src, t.dst, Checksum::Both)
+                            .expect("fits");
+                        let seg = TcpRepr::parse_bytes(&buf[..n], b, a, Checksum::Both)
+                            .expect("own segment parses");
                         client.handle_segment(now, b, a, &seg);
                         moved = true;
                     }
                     if let Some(t) = client.poll_transmit(now) {
-                        let n = t.repr.emit(&mut buf, t.src, t.dst, Checksum::Both).expect("fits");
-                        let seg = TcpRepr::parse_bytes(&buf[..n], a, b, Checksum::Both).expect("own segment parses");
+                        let n = t
+                            .repr
+                            .emit(&mut buf, t.src, t.dst, Checksum::Both)
+                            .expect("fits");
+                        let seg = TcpRepr::parse_bytes(&buf[..n], a, b, Checksum::Both)
+                            .expect("own segment parses");
                         server.handle_segment(now, a, b, &seg);
                         moved = true;
                     }
