@@ -1,0 +1,500 @@
+//! Memory shared with a peer: the only module of this crate with `unsafe` code.
+//!
+//! A [`Shm`] is a raw region (pointer and length) that another thread, process or domain may
+//! write at any time. It never hands out `&u8`, `&[u8]` or any reference to plain data inside
+//! the region: every access is a bounds-checked atomic load, store or read-modify-write of a
+//! `u8`/`u16`/`u32`, or a copy between the region and a private buffer done as relaxed atomic
+//! loads/stores (8 bytes at a time where the range covers a whole aligned word, single bytes at
+//! the edges, so a copy never touches a byte outside its range). The only references formed are
+//! the transient `&AtomicUxx` that `Atomic*::from_ptr` returns for the duration of one
+//! operation: atomics live in an `UnsafeCell`, so a concurrent foreign write to them is defined
+//! behaviour, and their values are read once into locals by the callers.
+//!
+//! Multi-byte values are little-endian in the region (Xen's x86 ABI) whatever the host order.
+//!
+//! Owners: [`ShmBox`] (zeroed heap pages, `alloc`) and [`ShmMap`] (`MAP_SHARED` file mappings,
+//! `std`, Linux) create regions and release them on drop; [`Shm::from_raw_parts`] is the
+//! `unsafe` constructor for other owners (a grant mapping in a unikernel).
+#![allow(unsafe_code)]
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64, Ordering};
+
+/// The size of a grant page.
+pub const PAGE_SIZE: usize = 4096;
+
+/// An access outside a [`Shm`], or at an offset not aligned for its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccessError {
+    /// Requested offset.
+    pub offset: usize,
+    /// Requested length in bytes.
+    pub len: usize,
+    /// The region's length.
+    pub available: usize,
+}
+
+impl core::fmt::Display for AccessError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} bytes at offset {} are outside (or misaligned in) a {}-byte shared region",
+            self.len, self.offset, self.available
+        )
+    }
+}
+
+impl core::error::Error for AccessError {}
+
+/// A region of memory shared with a peer that may write it concurrently.
+///
+/// Every method checks its range (and alignment, for integers) and returns [`AccessError`]
+/// instead of touching memory outside the region.
+#[derive(Debug)]
+pub struct Shm {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a `Shm` is a pointer to memory that, by the contract of `from_raw_parts`, stays valid
+// while the `Shm` exists and is only accessed atomically by this process. Atomic accesses may be
+// made from any thread, so moving the handle to another thread or sharing it is sound.
+unsafe impl Send for Shm {}
+// SAFETY: as above: every method performs only atomic accesses, which may race.
+unsafe impl Sync for Shm {}
+
+impl Shm {
+    /// Wrap `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// For as long as this `Shm` exists:
+    /// - `ptr` must be valid for reads and writes of `len` bytes (a live allocation or mapping,
+    ///   mapped readable and writable), `len <= isize::MAX`, and `ptr` aligned to 8;
+    /// - every access to those bytes made by this process (other than through a `Shm`) must be
+    ///   atomic; other processes or domains may access them in any way.
+    pub unsafe fn from_raw_parts(ptr: NonNull<u8>, len: usize) -> Self {
+        Shm { ptr, len }
+    }
+
+    /// The region's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the region is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A pointer to `len` bytes at `offset`, checked to be inside the region and aligned to
+    /// `align` (a power of two).
+    fn at(&self, offset: usize, len: usize, align: usize) -> Result<*mut u8, AccessError> {
+        let err = AccessError {
+            offset,
+            len,
+            available: self.len,
+        };
+        let end = offset.checked_add(len).ok_or(err)?;
+        // The base is 8-aligned (constructor contract), so `offset` alignment is enough.
+        if end > self.len || !offset.is_multiple_of(align) {
+            return Err(err);
+        }
+        // SAFETY: `offset + len <= self.len`, so the result stays inside (or one past the end
+        // of) the region `ptr` is valid for, and `len <= isize::MAX` by the contract.
+        Ok(unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// Load the byte at `offset`.
+    ///
+    /// # Errors
+    /// [`AccessError`] if `offset` is outside the region.
+    pub fn load_u8(&self, offset: usize, order: Ordering) -> Result<u8, AccessError> {
+        let p = self.at(offset, 1, 1)?;
+        // SAFETY: `p` is inside the region (checked), valid for reads and writes while `self`
+        // lives, and only accessed atomically (constructor contract); `AtomicU8` has alignment 1.
+        Ok(unsafe { AtomicU8::from_ptr(p) }.load(order))
+    }
+
+    /// Store a byte at `offset`.
+    ///
+    /// # Errors
+    /// [`AccessError`] if `offset` is outside the region.
+    pub fn store_u8(&self, offset: usize, value: u8, order: Ordering) -> Result<(), AccessError> {
+        let p = self.at(offset, 1, 1)?;
+        // SAFETY: as in `load_u8`.
+        unsafe { AtomicU8::from_ptr(p) }.store(value, order);
+        Ok(())
+    }
+
+    /// Atomically OR `bits` into the byte at `offset`, returning the previous value.
+    ///
+    /// # Errors
+    /// [`AccessError`] if `offset` is outside the region.
+    pub fn fetch_or_u8(&self, offset: usize, bits: u8, order: Ordering) -> Result<u8, AccessError> {
+        let p = self.at(offset, 1, 1)?;
+        // SAFETY: as in `load_u8`.
+        Ok(unsafe { AtomicU8::from_ptr(p) }.fetch_or(bits, order))
+    }
+
+    /// Atomically AND `bits` into the byte at `offset`, returning the previous value.
+    ///
+    /// # Errors
+    /// [`AccessError`] if `offset` is outside the region.
+    pub fn fetch_and_u8(
+        &self,
+        offset: usize,
+        bits: u8,
+        order: Ordering,
+    ) -> Result<u8, AccessError> {
+        let p = self.at(offset, 1, 1)?;
+        // SAFETY: as in `load_u8`.
+        Ok(unsafe { AtomicU8::from_ptr(p) }.fetch_and(bits, order))
+    }
+
+    /// Load the little-endian `u16` at `offset` (which must be even).
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region or misaligned.
+    pub fn load_u16(&self, offset: usize, order: Ordering) -> Result<u16, AccessError> {
+        let p = self.at(offset, 2, 2)?;
+        // SAFETY: `p` is inside the region and 2-aligned (checked); valid and only accessed
+        // atomically by the constructor contract.
+        Ok(u16::from_le(
+            unsafe { AtomicU16::from_ptr(p.cast()) }.load(order),
+        ))
+    }
+
+    /// Store a little-endian `u16` at `offset` (which must be even).
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region or misaligned.
+    pub fn store_u16(&self, offset: usize, value: u16, order: Ordering) -> Result<(), AccessError> {
+        let p = self.at(offset, 2, 2)?;
+        // SAFETY: as in `load_u16`.
+        unsafe { AtomicU16::from_ptr(p.cast()) }.store(value.to_le(), order);
+        Ok(())
+    }
+
+    /// Load the little-endian `u32` at `offset` (a multiple of 4).
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region or misaligned.
+    pub fn load_u32(&self, offset: usize, order: Ordering) -> Result<u32, AccessError> {
+        let p = self.at(offset, 4, 4)?;
+        // SAFETY: `p` is inside the region and 4-aligned (checked); valid and only accessed
+        // atomically by the constructor contract.
+        Ok(u32::from_le(
+            unsafe { AtomicU32::from_ptr(p.cast()) }.load(order),
+        ))
+    }
+
+    /// Store a little-endian `u32` at `offset` (a multiple of 4).
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region or misaligned.
+    pub fn store_u32(&self, offset: usize, value: u32, order: Ordering) -> Result<(), AccessError> {
+        let p = self.at(offset, 4, 4)?;
+        // SAFETY: as in `load_u32`.
+        unsafe { AtomicU32::from_ptr(p.cast()) }.store(value.to_le(), order);
+        Ok(())
+    }
+
+    /// Copy `dst.len()` bytes at `offset` into `dst`, each byte read once (relaxed).
+    ///
+    /// Order it against index loads with acquire loads or fences, as the protocol requires.
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region (nothing is copied).
+    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result<(), AccessError> {
+        let base = self.at(offset, dst.len(), 1)?;
+        let (head, words, _) = split_words(offset, dst.len());
+        let (dst_head, rest) = dst.split_at_mut(head);
+        let (dst_words, dst_tail) = rest.split_at_mut(words * 8);
+        for (i, d) in dst_head.iter_mut().enumerate() {
+            // SAFETY: byte `i < head <= len` of the checked range; alignment 1.
+            *d = unsafe { AtomicU8::from_ptr(base.add(i)) }.load(Ordering::Relaxed);
+        }
+        for (i, d) in dst_words.chunks_exact_mut(8).enumerate() {
+            // SAFETY: bytes `head + 8i .. head + 8i + 8` are inside the checked range, and
+            // `offset + head` is a multiple of 8 (`split_words`) on an 8-aligned base.
+            let w = unsafe { AtomicU64::from_ptr(base.add(head + i * 8).cast()) }
+                .load(Ordering::Relaxed);
+            d.copy_from_slice(&w.to_ne_bytes());
+        }
+        for (i, d) in dst_tail.iter_mut().enumerate() {
+            // SAFETY: byte `head + 8 * words + i` is inside the checked range; alignment 1.
+            *d = unsafe { AtomicU8::from_ptr(base.add(head + words * 8 + i)) }
+                .load(Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Copy `src` into the region at `offset`, each byte written once (relaxed).
+    ///
+    /// Publish it to the peer with a release store or fence, as the protocol requires.
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region (nothing is copied).
+    pub fn write(&self, offset: usize, src: &[u8]) -> Result<(), AccessError> {
+        let base = self.at(offset, src.len(), 1)?;
+        let (head, words, _) = split_words(offset, src.len());
+        let (src_head, rest) = src.split_at(head);
+        let (src_words, src_tail) = rest.split_at(words * 8);
+        for (i, s) in src_head.iter().enumerate() {
+            // SAFETY: as in `read`.
+            unsafe { AtomicU8::from_ptr(base.add(i)) }.store(*s, Ordering::Relaxed);
+        }
+        for (i, s) in src_words.chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(s);
+            // SAFETY: as in `read`.
+            unsafe { AtomicU64::from_ptr(base.add(head + i * 8).cast()) }
+                .store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
+        for (i, s) in src_tail.iter().enumerate() {
+            // SAFETY: as in `read`.
+            unsafe { AtomicU8::from_ptr(base.add(head + words * 8 + i)) }
+                .store(*s, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Set `len` bytes at `offset` to `byte`.
+    ///
+    /// # Errors
+    /// [`AccessError`] if the range is outside the region (nothing is written).
+    pub fn fill(&self, offset: usize, len: usize, byte: u8) -> Result<(), AccessError> {
+        self.at(offset, len, 1)?;
+        let chunk = [byte; 64];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(chunk.len());
+            self.write(offset + done, &chunk[..n])?;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// Split `len` bytes at `offset` into a head of single bytes up to the next multiple of 8,
+/// whole 8-byte words, and a tail of single bytes.
+fn split_words(offset: usize, len: usize) -> (usize, usize, usize) {
+    let head = ((8 - offset % 8) % 8).min(len);
+    let words = (len - head) / 8;
+    (head, words, len - head - words * 8)
+}
+
+impl unistack_cstruct::ByteSource for Shm {
+    fn byte_len(&self) -> usize {
+        self.len
+    }
+
+    fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), unistack_cstruct::Error> {
+        self.read(offset, dst)
+            .map_err(|e| unistack_cstruct::Error::OutOfRange {
+                offset: e.offset,
+                len: e.len,
+                available: e.available,
+            })
+    }
+}
+
+/// Zeroed, page-aligned heap memory viewed as a [`Shm`]; freed on drop.
+#[cfg(feature = "alloc")]
+#[derive(Debug)]
+pub struct ShmBox {
+    shm: Shm,
+    layout: core::alloc::Layout,
+}
+
+#[cfg(feature = "alloc")]
+impl ShmBox {
+    /// Allocate `pages` zeroed pages.
+    ///
+    /// # Panics
+    /// If `pages` is 0 or the size overflows; aborts if the allocator fails (as `Box` does).
+    pub fn new(pages: usize) -> Self {
+        let len = pages.checked_mul(PAGE_SIZE).filter(|&l| l > 0);
+        let layout = len
+            .and_then(|l| core::alloc::Layout::from_size_align(l, PAGE_SIZE).ok())
+            .expect("ShmBox: page count must be non-zero and the size must fit");
+        // SAFETY: `layout` has a non-zero size (checked above).
+        let raw = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        let Some(ptr) = NonNull::new(raw) else {
+            alloc::alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: `ptr` is a fresh allocation of `layout.size()` bytes, page-aligned, readable
+        // and writable, owned by this `ShmBox` and freed only in `drop`, after which the `Shm`
+        // is gone with it; nothing else in this process gets a pointer to it, so every access
+        // goes through the `Shm` (atomic).
+        let shm = unsafe { Shm::from_raw_parts(ptr, layout.size()) };
+        ShmBox { shm, layout }
+    }
+
+    /// The region.
+    pub fn shm(&self) -> &Shm {
+        &self.shm
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Drop for ShmBox {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` was allocated in `new` with exactly `self.layout` and is freed once,
+        // here; the `Shm` field is never used again.
+        unsafe { alloc::alloc::dealloc(self.shm.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// Pages of files mapped `MAP_SHARED`, contiguously and in order, viewed as a [`Shm`];
+/// unmapped on drop (Linux).
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct ShmMap {
+    shm: Shm,
+}
+
+#[cfg(feature = "std")]
+impl ShmMap {
+    /// Map the first page of each file, read-write and shared, one after the other.
+    ///
+    /// # Errors
+    /// The `mmap` error; `InvalidInput` for an empty list. Files shorter than a page are
+    /// refused (`InvalidData`), since touching a mapped page past the end of a file raises
+    /// `SIGBUS`; a file truncated after mapping is the one hazard left (see the crate docs).
+    pub fn map_files(files: &[&std::fs::File]) -> std::io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        if files.is_empty() {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        }
+        for f in files {
+            if f.metadata()?.len() < PAGE_SIZE as u64 {
+                return Err(std::io::ErrorKind::InvalidData.into());
+            }
+        }
+        let len = files
+            .len()
+            .checked_mul(PAGE_SIZE)
+            .ok_or(std::io::ErrorKind::InvalidInput)?;
+        // SAFETY: an anonymous private PROT_NONE reservation at an address of the kernel's
+        // choosing: it cannot alias any existing Rust object.
+        let base = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let unmap = |base: *mut libc::c_void| {
+            // SAFETY: `base..base + len` is the reservation made above, which nothing else
+            // refers to yet.
+            unsafe { libc::munmap(base, len) };
+        };
+        for (i, f) in files.iter().enumerate() {
+            // SAFETY: `i * PAGE_SIZE < len`, inside the reservation.
+            let at = unsafe { base.cast::<u8>().add(i * PAGE_SIZE) };
+            // SAFETY: MAP_FIXED replaces one page of our own reservation (no other mapping is
+            // clobbered) with the file's first page; the file holds at least a page (checked).
+            let p = unsafe {
+                libc::mmap(
+                    at.cast(),
+                    PAGE_SIZE,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED | libc::MAP_FIXED,
+                    f.as_raw_fd(),
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                let e = std::io::Error::last_os_error();
+                unmap(base);
+                return Err(e);
+            }
+        }
+        let ptr = NonNull::new(base.cast::<u8>()).ok_or(std::io::ErrorKind::Other)?;
+        // SAFETY: `ptr..ptr + len` is mapped readable and writable (every page replaced above),
+        // page-aligned, and stays mapped until `drop`, which is the last use of the `Shm`;
+        // nothing else in this process gets a pointer to it (other processes may write it,
+        // which the contract allows).
+        let shm = unsafe { Shm::from_raw_parts(ptr, len) };
+        Ok(ShmMap { shm })
+    }
+
+    /// The region.
+    pub fn shm(&self) -> &Shm {
+        &self.shm
+    }
+}
+
+#[cfg(feature = "std")]
+impl Drop for ShmMap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map_files`, unmapped once; the `Shm` is not used again.
+        unsafe { libc::munmap(self.shm.ptr.as_ptr().cast(), self.shm.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_little_endian_and_bounds_checked() {
+        let b = ShmBox::new(1);
+        let s = b.shm();
+        s.store_u32(8, 0x0403_0201, Ordering::Relaxed).unwrap();
+        let mut out = [0u8; 4];
+        s.read(8, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3, 4]);
+        assert_eq!(s.load_u16(10, Ordering::Relaxed), Ok(0x0403));
+        assert_eq!(s.fetch_or_u8(9, 0x10, Ordering::SeqCst), Ok(2));
+        assert_eq!(s.fetch_and_u8(9, 0x10, Ordering::SeqCst), Ok(0x12));
+        assert_eq!(s.load_u8(9, Ordering::Relaxed), Ok(0x10));
+        assert!(s.load_u32(4094, Ordering::Relaxed).is_err());
+        assert!(s.load_u32(4096, Ordering::Relaxed).is_err());
+        assert!(s.load_u32(6, Ordering::Relaxed).is_err(), "misaligned");
+        assert!(s.load_u16(usize::MAX, Ordering::Relaxed).is_err());
+        assert!(s.store_u8(4096, 0, Ordering::Relaxed).is_err());
+        assert!(s.read(4090, &mut [0u8; 7]).is_err());
+        assert!(s.write(usize::MAX, &[0u8; 2]).is_err());
+        assert!(s.fill(4000, 97, 1).is_err());
+    }
+
+    #[test]
+    fn copies_round_trip_at_every_alignment() {
+        let b = ShmBox::new(1);
+        let s = b.shm();
+        let src: [u8; 40] = core::array::from_fn(|i| i as u8 + 1);
+        for off in 0..16 {
+            for len in 0..=src.len() {
+                s.fill(0, 64, 0xee).unwrap();
+                s.write(off, &src[..len]).unwrap();
+                let mut all = [0u8; 64];
+                s.read(0, &mut all).unwrap();
+                assert!(all[..off].iter().all(|&x| x == 0xee));
+                assert_eq!(&all[off..off + len], &src[..len]);
+                assert!(all[off + len..].iter().all(|&x| x == 0xee));
+            }
+        }
+    }
+
+    #[test]
+    fn split_words_covers_the_range() {
+        for off in 0..20 {
+            for len in 0..40 {
+                let (h, w, t) = split_words(off, len);
+                assert_eq!(h + 8 * w + t, len);
+                assert!(h < 8 && t < 8);
+                if w > 0 {
+                    assert_eq!((off + h) % 8, 0);
+                }
+            }
+        }
+    }
+}
