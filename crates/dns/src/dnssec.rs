@@ -349,6 +349,26 @@ impl fmt::Display for Nsec3<'_> {
     }
 }
 
+/// The NSEC3 hash of `name` (RFC 5155 section 5, hash algorithm 1, SHA-1): the digest of the
+/// name's canonical wire form (lower case, uncompressed) and the salt, then `iterations` more
+/// times of the previous digest and the salt. NSEC3 owner names are this digest in
+/// [`Base32Hex`] under the zone apex.
+pub fn nsec3_hash(name: &Name<'_>, salt: &[u8], iterations: u16) -> [u8; 20] {
+    let mut canonical = name.to_name_buf();
+    canonical.make_ascii_lowercase();
+    let mut h = crate::sha1::Sha1::new();
+    h.update(canonical.as_wire());
+    h.update(salt);
+    let mut digest = h.finish();
+    for _ in 0..iterations {
+        let mut h = crate::sha1::Sha1::new();
+        h.update(&digest);
+        h.update(salt);
+        digest = h.finish();
+    }
+    digest
+}
+
 /// Type bitmaps (RFC 4034 4.1.2), validated, in wire form: window blocks in increasing
 /// order, each 1 to 32 octets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -689,6 +709,30 @@ mod tests {
         assert_eq!(
             RData::parse(&bad, RecordType::Nsec3, Class::In, 0, bad.len()),
             Err(Error::BadRdata)
+        );
+    }
+
+    #[test]
+    fn nsec3_hashes_rfc5155_appendix_a() {
+        // RFC 5155 appendix A: salt aabbccdd, 12 iterations.
+        let salt = [0xaa, 0xbb, 0xcc, 0xdd];
+        for (name, hashed) in [
+            ("example", "0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM"),
+            ("a.example", "35MTHGPGCU1QG68FAB165KLNSNK3DPVL"),
+            ("ai.example", "GJEQE526PLBF1G8MKLP59ENFD789NJGI"),
+            ("ns1.example", "2T7B4G4VSA5SMI47K61MV5BV1A22BOJR"),
+            ("*.w.example", "R53BQ7CC2UVMUBFU5OCMM6PERS9TK9EN"),
+            ("x.w.example", "B4UM86EGHHDS6NEA196SMVMLO4ORS995"),
+        ] {
+            let n = crate::NameBuf::from_dotted(name).unwrap();
+            let h = nsec3_hash(&n.as_name(), &salt, 12);
+            assert_eq!(Base32Hex(&h).to_string(), hashed, "{name}");
+        }
+        // Case does not matter.
+        let a = crate::NameBuf::from_dotted("A.EXAMPLE").unwrap();
+        assert_eq!(
+            Base32Hex(&nsec3_hash(&a.as_name(), &salt, 12)).to_string(),
+            "35MTHGPGCU1QG68FAB165KLNSNK3DPVL"
         );
     }
 

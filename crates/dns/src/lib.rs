@@ -1,8 +1,9 @@
-//! Zero-copy DNS messages for unistack: parsing, names, typed RDATA, a non-allocating builder
-//! with compression and truncation, and TCP framing.
+//! DNS for unistack: zero-copy messages (parsing, names, typed RDATA, a non-allocating
+//! builder with compression and truncation, TCP framing), zone files, and a sans-IO
+//! authoritative server engine.
 //!
-//! This is the wire layer that the authoritative server engine and the stub resolver (both
-//! coming, with a zone-file parser) are built on. It never allocates and never panics on input.
+//! The wire layer never allocates and never panics on input. Zones and the server (feature
+//! `alloc`) own their data; the master-file parser (feature `zone`) is built on `nom`.
 //!
 //! ```
 //! use unistack_dns::{Class, Edns, Message, MessageBuilder, RData, RecordType};
@@ -59,6 +60,21 @@
 //! - `Display` everywhere, as dig prints: records as `example.com. 3600 IN A 192.0.2.1`,
 //!   messages with dig's header, OPT pseudo-section and sections.
 //!
+//! - [`zone`] (feature `alloc`; the parser needs `zone`): [`ZoneRecord`] (owner and RDATA
+//!   in uncompressed wire form, `Display` as a master-file line), [`Zone`] (a checked set:
+//!   one SOA and NS at the apex, nothing outside the origin, CNAME alone, only glue below
+//!   delegations), and RFC 1035 master files: `$ORIGIN`, `$TTL`, `$INCLUDE` through a
+//!   caller's loader, `@`, relative names, inherited owner/class/TTL, parentheses, comments,
+//!   quoted strings, escapes, `TYPEnnn`/`CLASSnnn`/`\#` (RFC 3597), and the presentation
+//!   formats of every typed RDATA plus NSEC3PARAM, DNAME, NAPTR, SSHFP, TLSA and others
+//!   ([`zone::parse_records`] lists them). Errors ([`ZoneError`]) carry line, column and the
+//!   offending text.
+//! - [`server`] (feature `alloc`): the authoritative engine. Query bytes in, response bytes
+//!   out into the caller's buffer; several zones, wildcards, CNAME chains, referrals with
+//!   glue, negative answers, EDNS(0), truncation, DNSSEC for pre-signed zones (RRSIGs, NSEC
+//!   and NSEC3 proofs with DO), and responses for the zones' names precompiled at load time
+//!   so that a hit is a header patch and two copies.
+//!
 //! Fixed layouts (header, question and record tails, the OPT record's fields, the fixed parts
 //! of RDATA) are declared once in [`wire`] through `#[derive(Cstruct)]`; code points are
 //! `CEnum`s that keep unknown values.
@@ -76,37 +92,82 @@
 //!   other RDATA are never pointed into. It sets TC when a question, answer or authority
 //!   record does not fit, not for the additional section (RFC 2181 section 9).
 //! - [`Message::check`] rejects bytes after the last record; the iterators ignore them.
+//! - Zone records keep the case of their names as written; lookups are case-insensitive.
+//!   Exact duplicates are dropped when a [`Zone`] is built; TTLs within an RRset are not
+//!   unified (each record keeps its own).
+//! - The zone parser follows BIND where RFC 1035 is silent: `1h30m` TTL units (also in SOA
+//!   timers), a record without TTL takes `$TTL`, else the last explicit TTL, else the SOA
+//!   minimum; class and TTL in either order; `$INCLUDE` restores the origin afterwards and
+//!   nests at most 8 deep; a newline inside a quoted string is an error. `ZoneRecord`'s
+//!   `Display` falls back to `\#` for RDATA whose typed form would not read back (an
+//!   empty TXT, an empty signature or key).
+//! - The server's lookup is a hash map keyed by lower-cased wire names (`hashbrown`, no_std,
+//!   a fixed Fx-style hash: keys are the zone's, queries only look up), so a lookup costs
+//!   one hash per label of the question at most. See [`server`] for the protocol decisions
+//!   (what is dropped, FORMERR, NOTIMP, REFUSED, truncation).
+//! - NSEC3 hashing uses a small in-crate SHA-1 (FIPS 180-4 vectors and RFC 5155's examples
+//!   are tests); SHA-1 serves there as a name-hiding hash of public names only.
 //!
 //! # Features
-//! - `alloc`, `std` (default): nothing yet beyond `unistack-cstruct`'s; the crate never needs
-//!   them and builds for `x86_64-unknown-none` without them.
+//! - `std` (default): `alloc`, plus `unistack-cstruct`'s `std`.
+//! - `zone` (default): the master-file parser (`nom`); implies `alloc`.
+//! - `alloc`: [`zone`]'s owned types and checks, and the [`server`] engine (`hashbrown`).
+//! - `fuzzing`: `unistack_dns::fuzzing::{zone_text, engine_query}`, fuzz bodies for the
+//!   fuzz crate (needs `std`).
+//!
+//! Without default features the crate is the wire layer alone and builds for
+//! `x86_64-unknown-none`; with `zone` (or `alloc`) and no `std` it builds there too.
 //!
 //! # Panics
 //! None on any input. Parsing is bounded: names are at most 255 octets and
-//! [`MAX_POINTER_HOPS`] pointers, every loop over a message consumes bytes or a count.
+//! [`MAX_POINTER_HOPS`] pointers, every loop over a message consumes bytes or a count. The
+//! same holds for zone text (every loop consumes input; `$INCLUDE` depth is bounded) and for
+//! queries to the server (CNAME chains are bounded; proptests feed random and mutated
+//! queries, and the fuzz bodies check the same).
 //!
 //! # Not supported yet
-//! Zone files, the authoritative server engine and the stub resolver are coming, built on
-//! this layer. Here: no signature validation or NSEC/NSEC3 proofs (only parsing), no TSIG or
-//! SIG(0), no typed views for other types (NAPTR, SVCB/HTTPS, TLSA, DNAME, LOC ... are opaque
-//! RFC 3597 data), no IDNA, and UPDATE messages' empty RDATA for known types (RFC 2136 class
-//! ANY/NONE) is [`Error::BadRdata`] on typed access.
+//! - The stub resolver.
+//! - Server: zone transfers (AXFR/IXFR are NOTIMP), NOTIFY, UPDATE, DNS cookies (the option
+//!   is ignored), NSID, DNAME synthesis (DNAME is served as plain data and does not occlude
+//!   names below it), signing or re-signing (zones must come signed), several zones' CNAME
+//!   chains (a chain stops where it leaves its zone), QCLASS ANY (REFUSED). Referrals below a
+//!   delegation point, wildcard expansions and NXDOMAIN are computed per query, not
+//!   precompiled.
+//! - Zone files: `$GENERATE`, presentation formats of LOC, SVCB/HTTPS, APL, CERT, IPSECKEY,
+//!   HIP, CSYNC, WKS and the rest (write them as `\# length hex`).
+//! - Wire: no signature validation (NSEC/NSEC3 proofs are served, not checked), no TSIG or
+//!   SIG(0), no typed views for other types (NAPTR, SVCB/HTTPS, TLSA, DNAME, NSEC3PARAM, LOC
+//!   ... are opaque RFC 3597 data), no IDNA, and UPDATE messages' empty RDATA for known
+//!   types (RFC 2136 class ANY/NONE) is [`Error::BadRdata`] on typed access.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(test, feature = "fuzzing"))]
+extern crate std;
 
 mod builder;
 mod dnssec;
 mod edns;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod message;
 mod name;
 mod present;
 mod rdata;
+#[cfg(feature = "alloc")]
+pub mod server;
+mod sha1;
 pub mod tcp;
 pub mod wire;
+#[cfg(feature = "alloc")]
+pub mod zone;
 
 pub use builder::{MAX_MESSAGE_LEN, Mark, MessageBuilder};
-pub use dnssec::{Dnskey, Ds, Nsec, Nsec3, Rrsig, TypeBitmaps, TypeBitmapsIter};
+pub use dnssec::{Dnskey, Ds, Nsec, Nsec3, Rrsig, TypeBitmaps, TypeBitmapsIter, nsec3_hash};
 pub use edns::{Cookie, Edns, EdnsOption, EdnsOptions, EdnsOptionsIter};
 pub use error::{BuildError, Error};
 pub use message::{Message, Question, Questions, Record, Records, Section};
@@ -118,3 +179,5 @@ pub use wire::{
     Algorithm, Class, DigestType, Header, HeaderView, Nsec3HashAlgorithm, Opcode, OptionCode,
     Rcode, RecordType,
 };
+#[cfg(feature = "alloc")]
+pub use zone::{Zone, ZoneError, ZoneErrorKind, ZoneRecord};
