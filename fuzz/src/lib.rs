@@ -42,6 +42,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dns_message", dns_message),
     ("dns_name", dns_name),
     ("dns_tcp", dns_tcp),
+    ("dns_zone_text", unistack_dns::fuzzing::zone_text),
+    ("dns_engine_query", unistack_dns::fuzzing::engine_query),
+    ("vchan_hostile_page", unistack_vchan::fuzzing::hostile_page),
+    ("xen_ring_hostile", unistack_vchan::fuzzing::hostile_ring),
 ];
 
 /// Views of every field kind over arbitrary bytes.

@@ -1,10 +1,70 @@
-//! A sans-IO TCP for unistack. (Under construction: the wire format — header view, options,
-//! sequence numbers — is in place; the segment `Repr` with checksums and the connection state
-//! machine follow.)
+//! A sans-IO TCP for unistack: the wire format on cstruct views, and connections that take
+//! segments and the time and give back segments to send and the next deadline — no clock,
+//! allocator or I/O inside.
+//!
+//! ```
+//! use core::time::Duration;
+//! use unistack_ipv4::{Ipv4Address, checksum::Checksum};
+//! use unistack_tcp::{Config, FourTuple, IsnKey, ListenOutcome, Listener, Socket, State, TcpRepr};
+//!
+//! let (a, b) = (Ipv4Address::new(192, 0, 2, 1), Ipv4Address::new(192, 0, 2, 2));
+//! let key = IsnKey::new([42; 16]); // 16 secret random bytes in real use
+//! let now = Duration::from_secs(1);
+//! let (mut rx, mut tx) = ([0u8; 4096], [0u8; 4096]);
+//! let mut client = Socket::new(&mut rx[..], &mut tx[..], Config::default());
+//! let mut backlog = [None; 4];
+//! let mut listener = Listener::new(b, 80, &mut backlog[..], 4096, Config::default(), key.clone());
+//!
+//! let tuple = FourTuple { local_addr: a, local_port: 40000, remote_addr: b, remote_port: 80 };
+//! client.connect(now, tuple, &key)?;
+//! // Segments cross the "wire" as bytes: emit with checksums, parse verifying them.
+//! let mut frame = [0u8; 1500];
+//! let syn = client.poll_transmit(now).unwrap();
+//! let n = syn.repr.emit(&mut frame, syn.src, syn.dst, Checksum::Both)?;
+//! let syn = TcpRepr::parse_bytes(&frame[..n], a, b, Checksum::Both)?;
+//! let ListenOutcome::Reply(syn_ack) = listener.handle_segment(now, a, b, &syn) else { panic!() };
+//! client.handle_segment(now, b, a, &syn_ack.repr);
+//! assert_eq!(client.state(), State::Established);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What is here
+//! - Wire: [`TcpHeader`]/[`TcpSegment`] views, [`parse_options`] (MSS, window scale,
+//!   SACK-permitted, SACK, timestamps, NOP/EOL; unknown options skipped, malformed lengths are
+//!   errors), [`TcpRepr`] with checksum verification and a zero-copy `emit_header`.
+//! - [`Socket`]: every RFC 9293 state, simultaneous open and close, TIME-WAIT (2 MSL), RST
+//!   generation and the RFC 5961 acceptance rules with rate-limited challenge ACKs, half-close;
+//!   RFC 7323 window scaling, timestamps (RTTM, PAWS); RFC 2018 SACK generation and an RFC 6675
+//!   scoreboard and pipe on the sender; RFC 6298 RTO with Karn's rule and backoff; RFC 5681 slow
+//!   start and congestion avoidance, fast retransmit, RFC 6582 NewReno, RFC 3042 limited
+//!   transmit, CUBIC (RFC 9438) per connection ([`Algorithm`]); Nagle, delayed ACKs, keep-alive,
+//!   zero-window probing, sender and receiver silly-window avoidance; closure APIs
+//!   (`send_with`, `recv_with`) over the buffers.
+//! - [`Listener`]: a bounded SYN backlog in caller storage and RFC 4987 SYN cookies when it is
+//!   full or always ([`CookieMode`]); a completed handshake is a [`Handshake`] that
+//!   [`Socket::accept`] turns into a connection. RFC 6528 ISNs from the caller's [`IsnKey`].
+//! - Zero copy: a received byte is copied once (device buffer → receive ring, out-of-order
+//!   bytes straight to their place) and can be read in place; a sent byte is copied once (app →
+//!   send ring) and [`Transmit`]'s payload borrows the ring, to be emitted into the device
+//!   buffer. [`Stats`] counts the copies; tests check both.
+//! - [`sim`] (feature `sim`): a seeded lossy/duplicating/reordering/corrupting link with rate
+//!   and delay, and a driver that runs a transfer between two endpoints on a virtual clock.
+//!
+//! See `ARCHITECTURE.md` for the decisions (loss recovery as one mechanism, cookies' option
+//! bits, PAWS strictness, simultaneous-open SYN-ACK handling).
+//!
+//! # Features
+//! - `alloc`: `Vec`-backed buffers through `managed`. `std` (default): `alloc`. `sim`: the
+//!   simulated link (needs `std`). The core builds for `x86_64-unknown-none` without any.
 //!
 //! # Panics
-//! None on any input: views are built with `new_checked`, options are parsed with every
-//! length checked.
+//! None on any input: views are built with `new_checked`, options are parsed with every length
+//! checked, every sequence-space computation is modular, and loops are bounded by buffer sizes
+//! and fixed-size tables. A fuzz target drives connections with hostile segments.
+//!
+//! # Not supported yet
+//! Urgent data (the pointer is ignored, data is delivered inline), ECN, TCP Fast Open, MPTCP,
+//! RACK-TLP, D-SACK generation, path MTU discovery (the stack issue), IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
 

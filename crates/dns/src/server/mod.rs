@@ -340,13 +340,16 @@ impl Server {
             }
         };
         let qbytes = query.get(question.range()).unwrap_or_default();
+        // Only a literal (uncompressed) question is echoed in errors: a compression pointer
+        // would point into our response instead of the query.
+        let echo = (qbytes.len() == question.name().wire_len() + 4).then_some(qbytes);
         let edns = match edns {
             Ok(e) => e,
             Err(_) => {
                 return Ok(error_response(
                     qh,
                     Rcode::FormErr,
-                    Some(qbytes),
+                    echo,
                     None,
                     &self.config,
                     out,
@@ -359,19 +362,20 @@ impl Server {
             return Ok(error_response(
                 qh,
                 Rcode::BadVers,
-                Some(qbytes),
+                echo,
                 Some(e),
                 &self.config,
                 out,
             ));
         }
         let qname = question.name();
-        // A literal name: the template's pointers assume it is as long as the zone's.
+        // A literal name: the template's pointers assume it is as long as the zone's. A
+        // compressed question is not echoed: its pointer would point into our response.
         if qbytes.len() != qname.wire_len() + 4 {
             return Ok(error_response(
                 qh,
                 Rcode::FormErr,
-                Some(qbytes),
+                None,
                 edns.as_ref(),
                 &self.config,
                 out,
@@ -383,7 +387,7 @@ impl Server {
                 return Ok(error_response(
                     qh,
                     Rcode::NotImp,
-                    Some(qbytes),
+                    echo,
                     edns.as_ref(),
                     &self.config,
                     out,
@@ -394,7 +398,7 @@ impl Server {
                 return Ok(error_response(
                     qh,
                     Rcode::FormErr,
-                    Some(qbytes),
+                    echo,
                     edns.as_ref(),
                     &self.config,
                     out,
