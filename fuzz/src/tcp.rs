@@ -204,17 +204,17 @@ pub fn tcp_connection(data: &[u8]) {
             }
             5 => {
                 let mut out = [0u8; 3000];
-                if let Ok(n) = client.recv_slice(&mut out) {
-                    if read != usize::MAX {
-                        for (i, &byte) in out[..n].iter().enumerate() {
-                            assert_eq!(
-                                byte,
-                                pattern(read + i),
-                                "client read bytes the server never wrote"
-                            );
-                        }
-                        read += n;
+                if let Ok(n) = client.recv_slice(&mut out)
+                    && read != usize::MAX
+                {
+                    for (i, &byte) in out[..n].iter().enumerate() {
+                        assert_eq!(
+                            byte,
+                            pattern(read + i),
+                            "client read bytes the server never wrote"
+                        );
                     }
+                    read += n;
                 }
             }
             6 => client.close(),
