@@ -32,8 +32,9 @@ impl FourTuple {
     }
 }
 
-/// SipHash-2-4 of `words` under `key`.
-pub(crate) fn siphash(key: &[u8; 16], words: &[u64]) -> u64 {
+/// SipHash-2-4 of `words` (each taken as 8 little-endian bytes) under `key`: the keyed hash
+/// behind ISNs and cookies, public for other keyed tables (the stack's demultiplexer).
+pub fn siphash(key: &[u8; 16], words: &[u64]) -> u64 {
     let mut k0b = [0u8; 8];
     let mut k1b = [0u8; 8];
     k0b.copy_from_slice(&key[..8]);

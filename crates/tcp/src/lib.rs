@@ -47,7 +47,7 @@
 //!   bytes straight to their place) and can be read in place; a sent byte is copied once (app →
 //!   send ring) and [`Transmit`]'s payload borrows the ring, to be emitted into the device
 //!   buffer. [`Stats`] counts the copies; tests check both.
-//! - [`sim`] (feature `sim`): a seeded lossy/duplicating/reordering/corrupting link with rate
+//! - `sim` (feature `sim`): a seeded lossy/duplicating/reordering/corrupting link with rate
 //!   and delay, and a driver that runs a transfer between two endpoints on a virtual clock.
 //!
 //! See `ARCHITECTURE.md` for the decisions (loss recovery as one mechanism, cookies' option
@@ -93,7 +93,7 @@ pub use buffer::RingBuffer;
 pub use cc::{Algorithm, Congestion};
 pub use config::{Config, KeepAlive, window_shift_for};
 pub use error::Error;
-pub use isn::{COOKIE_MSS, CookieData, FourTuple, IsnKey};
+pub use isn::{COOKIE_MSS, CookieData, FourTuple, IsnKey, siphash};
 pub use listener::{CookieMode, HalfOpen, ListenOutcome, Listener, ListenerStats};
 pub use options::{OptionsRepr, SackBlocks, SackRef, TcpOption, parse_options};
 pub use repr::{Control, TcpRepr};

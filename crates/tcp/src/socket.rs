@@ -479,6 +479,11 @@ impl<'a> Socket<'a> {
         self.tx.len()
     }
 
+    /// The receive buffer's size.
+    pub fn recv_capacity(&self) -> usize {
+        self.rx.capacity()
+    }
+
     /// Free space in the send buffer.
     pub fn send_capacity_left(&self) -> usize {
         self.tx.window()

@@ -1,0 +1,343 @@
+//! The `Device` trait and the in-memory devices: loopback, a pipe joining two interfaces,
+//! and a fault-injecting wrapper.
+
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::time::Duration;
+
+use unistack_ipv4::ChecksumCaps;
+
+/// What a device can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceCaps {
+    /// The largest IP packet (the Ethernet payload), e.g. 1500.
+    pub mtu: usize,
+    /// Which checksums software must compute and verify (the rest are offloaded).
+    pub checksum: ChecksumCaps,
+    /// Frames handled per direction per poll, at most.
+    pub max_burst: usize,
+}
+
+impl Default for DeviceCaps {
+    fn default() -> Self {
+        DeviceCaps {
+            mtu: 1500,
+            checksum: ChecksumCaps::all(),
+            max_burst: 64,
+        }
+    }
+}
+
+/// A network device carrying Ethernet frames. It *lends* buffers: a received frame is read
+/// (and may be modified) in place, and a transmitted frame is written in place into the
+/// device's own buffer, so nothing is copied between the device and the protocol layers.
+pub trait Device {
+    /// The device's capabilities.
+    fn caps(&self) -> DeviceCaps;
+
+    /// Lend the next received frame to `f`; `None` when nothing is waiting.
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R>;
+
+    /// Lend a transmit buffer of exactly `len` bytes to `f`, which fills it; the frame is sent
+    /// when `f` returns. `None` when the device cannot take a frame now (nothing is sent).
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R>;
+}
+
+/// Frames queued in memory, with buffers recycled (no allocation in steady state).
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Vec<u8>>,
+    free: Vec<Vec<u8>>,
+    limit: usize,
+    dropped: u64,
+}
+
+impl Queue {
+    fn with_limit(limit: usize) -> Self {
+        Queue {
+            limit,
+            ..Queue::default()
+        }
+    }
+
+    fn buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut b = self.free.pop().unwrap_or_default();
+        b.clear();
+        b.resize(len, 0);
+        b
+    }
+
+    fn push(&mut self, frame: Vec<u8>) {
+        if self.frames.len() >= self.limit {
+            self.dropped += 1;
+            self.free.push(frame);
+        } else {
+            self.frames.push_back(frame);
+        }
+    }
+
+    fn recycle(&mut self, frame: Vec<u8>) {
+        if self.free.len() < 64 {
+            self.free.push(frame);
+        }
+    }
+}
+
+/// A device whose transmitted frames come back as received frames.
+#[derive(Debug)]
+pub struct Loopback {
+    queue: Queue,
+    caps: DeviceCaps,
+}
+
+impl Loopback {
+    /// A loopback device with `mtu`, holding at most `limit` frames.
+    pub fn new(mtu: usize, limit: usize) -> Self {
+        Loopback {
+            queue: Queue::with_limit(limit),
+            caps: DeviceCaps {
+                mtu,
+                ..DeviceCaps::default()
+            },
+        }
+    }
+}
+
+impl Device for Loopback {
+    fn caps(&self) -> DeviceCaps {
+        self.caps
+    }
+
+    fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let mut frame = self.queue.frames.pop_front()?;
+        let r = f(&mut frame);
+        self.queue.recycle(frame);
+        Some(r)
+    }
+
+    fn transmit<R>(
+        &mut self,
+        _now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let mut b = self.queue.buffer(len);
+        let r = f(&mut b);
+        self.queue.push(b);
+        Some(r)
+    }
+}
+
+/// One end of an in-memory Ethernet cable between two interfaces (single-threaded).
+#[derive(Debug, Clone)]
+pub struct PipeEnd {
+    /// Queues indexed by receiver: `[to end 0, to end 1]`.
+    queues: Rc<RefCell<[Queue; 2]>>,
+    me: usize,
+    caps: DeviceCaps,
+}
+
+impl PipeEnd {
+    /// Two connected ends with `mtu`, each direction holding at most `limit` frames.
+    pub fn pair(mtu: usize, limit: usize) -> (PipeEnd, PipeEnd) {
+        let queues = Rc::new(RefCell::new([
+            Queue::with_limit(limit),
+            Queue::with_limit(limit),
+        ]));
+        let caps = DeviceCaps {
+            mtu,
+            ..DeviceCaps::default()
+        };
+        (
+            PipeEnd {
+                queues: queues.clone(),
+                me: 0,
+                caps,
+            },
+            PipeEnd {
+                queues,
+                me: 1,
+                caps,
+            },
+        )
+    }
+
+    /// Frames waiting for this end.
+    pub fn pending(&self) -> usize {
+        self.queues.borrow()[self.me].frames.len()
+    }
+
+    /// Frames dropped because this end's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.queues.borrow()[self.me].dropped
+    }
+
+    /// Put a raw frame on the wire towards the other end (for tests).
+    pub fn inject(&self, frame: &[u8]) {
+        self.queues.borrow_mut()[1 - self.me].push(frame.to_vec());
+    }
+
+    /// Take the next frame waiting for this end without an interface (for tests).
+    pub fn take(&self) -> Option<Vec<u8>> {
+        self.queues.borrow_mut()[self.me].frames.pop_front()
+    }
+}
+
+impl Device for PipeEnd {
+    fn caps(&self) -> DeviceCaps {
+        self.caps
+    }
+
+    fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let mut frame = self.queues.borrow_mut()[self.me].frames.pop_front()?;
+        let r = f(&mut frame);
+        self.queues.borrow_mut()[self.me].recycle(frame);
+        Some(r)
+    }
+
+    fn transmit<R>(
+        &mut self,
+        _now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let other = 1 - self.me;
+        let mut b = self.queues.borrow_mut()[other].buffer(len);
+        let r = f(&mut b);
+        self.queues.borrow_mut()[other].push(b);
+        Some(r)
+    }
+}
+
+/// Fault rates, in parts per million of frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Faults {
+    /// Drop a frame.
+    pub drop_ppm: u32,
+    /// Send a frame twice.
+    pub duplicate_ppm: u32,
+    /// Hold a frame back and send it after the next one.
+    pub reorder_ppm: u32,
+    /// Flip one bit.
+    pub corrupt_ppm: u32,
+}
+
+/// Counts of injected faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultStats {
+    /// Frames dropped.
+    pub dropped: u64,
+    /// Frames duplicated.
+    pub duplicated: u64,
+    /// Frames reordered.
+    pub reordered: u64,
+    /// Frames corrupted.
+    pub corrupted: u64,
+}
+
+/// A wrapper that injects seeded faults into a device's transmit and receive paths (drop,
+/// duplicate, reorder, corrupt): the stack's answer to `tc netem` on kernels without it.
+#[derive(Debug)]
+pub struct FaultInjector<D> {
+    inner: D,
+    faults: Faults,
+    rng: u64,
+    held: Option<Vec<u8>>,
+    stats: FaultStats,
+}
+
+impl<D: Device> FaultInjector<D> {
+    /// Wrap `inner` with fault rates and a seed.
+    pub fn new(inner: D, faults: Faults, seed: u64) -> Self {
+        FaultInjector {
+            inner,
+            faults,
+            rng: seed | 1,
+            held: None,
+            stats: FaultStats::default(),
+        }
+    }
+
+    /// The wrapped device.
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    /// What was injected.
+    pub fn stats(&self) -> FaultStats {
+        self.stats
+    }
+
+    fn chance(&mut self, ppm: u32) -> bool {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        ppm > 0 && self.rng % 1_000_000 < u64::from(ppm)
+    }
+
+    fn send(&mut self, now: Duration, frame: &[u8]) {
+        let _ = self
+            .inner
+            .transmit(now, frame.len(), |b| b.copy_from_slice(frame));
+    }
+}
+
+impl<D: Device> Device for FaultInjector<D> {
+    fn caps(&self) -> DeviceCaps {
+        self.inner.caps()
+    }
+
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let corrupt = self.chance(self.faults.corrupt_ppm);
+        let bit = self.rng;
+        let r = self.inner.receive(now, |frame| {
+            if corrupt && !frame.is_empty() {
+                let i = (bit / 8) as usize % frame.len();
+                frame[i] ^= 1 << (bit % 8);
+            }
+            f(frame)
+        });
+        if r.is_some() && corrupt {
+            self.stats.corrupted += 1;
+        }
+        r
+    }
+
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        // Faults need the frame as bytes: build it in a scratch buffer, then decide. (Only
+        // this test wrapper copies; real devices lend their buffers.)
+        let mut frame = vec![0u8; len];
+        let r = f(&mut frame);
+        if self.chance(self.faults.drop_ppm) {
+            self.stats.dropped += 1;
+            return Some(r);
+        }
+        if self.chance(self.faults.reorder_ppm) && self.held.is_none() {
+            self.stats.reordered += 1;
+            self.held = Some(frame);
+            return Some(r);
+        }
+        self.send(now, &frame);
+        if self.chance(self.faults.duplicate_ppm) {
+            self.stats.duplicated += 1;
+            self.send(now, &frame);
+        }
+        if let Some(h) = self.held.take() {
+            self.send(now, &h);
+        }
+        Some(r)
+    }
+}

@@ -1,0 +1,47 @@
+//! The assembled unistack: an [`Interface`] that moves Ethernet frames between a [`Device`]
+//! and TCP/UDP sockets, with ARP, IPv4 reassembly and ICMP (echo replies, rate-limited port
+//! unreachable) wired in.
+//!
+//! Sans-IO at its core: [`Interface::poll`] takes the time and a device, and
+//! [`Interface::poll_at`] says when to call it again. Devices lend their buffers
+//! ([`Device::receive`], [`Device::transmit`]), so a received segment is parsed in place and a
+//! transmitted one is written straight into the device's buffer: the only payload copies are
+//! socket buffer ↔ device buffer.
+//!
+//! # What is here
+//! - [`Interface`]: static addressing ([`InterfaceConfig`]), next hop via the subnet or a
+//!   gateway, the ARP cache (packets wait for resolution in it; sockets keep their segments in
+//!   their own buffers meanwhile), reassembly, ICMP echo and port unreachable (rate-limited),
+//!   TCP resets for segments no socket owns.
+//! - Sockets: TCP connections and listeners from `unistack-tcp` (a listener has a pool of
+//!   closed sockets for the connections it accepts), UDP sockets ([`UdpSocket`]).
+//!   Demultiplexing is a keyed-hash lookup on the 4-tuple, then on the port (constant time per
+//!   packet; the key is the interface secret, so peers cannot aim for collisions), and only
+//!   sockets with work — touched by a packet or the app, or whose deadline passed (a heap of
+//!   deadlines) — are visited on transmit: a poll costs what happened, not the socket count.
+//! - Devices: [`Loopback`], [`PipeEnd`] (an in-memory cable joining two interfaces) and
+//!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device).
+//!
+//! # Features
+//! The core needs `alloc` (socket tables, ARP-queued packets). `std` (default) adds nothing
+//! yet beyond the dependencies' own.
+//!
+//! # Not supported yet
+//! The TAP device (with `IFF_VNET_HDR`) and netfront/netback, pcap writing, the DNS client
+//! socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod device;
+mod iface;
+mod udp;
+
+pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd};
+pub use iface::{
+    Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
+};
+pub use udp::{Datagram, UdpError, UdpSocket};

@@ -1,0 +1,428 @@
+//! Two interfaces joined by an in-memory cable: ARP, ping, UDP, ICMP errors, TCP transfers
+//! (clean and under injected faults), resets, and demultiplexing at 10,000 connections.
+
+use std::time::Duration;
+
+use unistack_ethif::{EtherType, EthernetRepr, MacAddress};
+use unistack_ipv4::{
+    ChecksumCaps, Icmpv4Packet, Icmpv4Repr, Ipv4Address, Ipv4Cidr, Ipv4Options, Ipv4Packet,
+    Ipv4Repr, Protocol,
+};
+use unistack_stack::{
+    Device, FaultInjector, Faults, Interface, InterfaceConfig, PipeEnd, TcpHandle, UdpSocket,
+};
+use unistack_tcp::{Config, Socket, State};
+
+const A_IP: Ipv4Address = Ipv4Address::new(192, 0, 2, 1);
+const B_IP: Ipv4Address = Ipv4Address::new(192, 0, 2, 2);
+const A_MAC: MacAddress = MacAddress([2, 0, 0, 0, 0, 1]);
+const B_MAC: MacAddress = MacAddress([2, 0, 0, 0, 0, 2]);
+
+fn iface(mac: MacAddress, ip: Ipv4Address) -> Interface<'static> {
+    Interface::new(
+        InterfaceConfig {
+            mac,
+            addr: Ipv4Cidr::new(ip, 24).unwrap(),
+            gateway: None,
+            ttl: 64,
+            icmp_error_rate: 10,
+            secret: [ip.octets()[3]; 16],
+        },
+        ChecksumCaps::all(),
+    )
+}
+
+fn sock(buf: usize) -> Socket<'static> {
+    Socket::new(vec![0u8; buf], vec![0u8; buf], Config::default())
+}
+
+/// Poll both sides on a virtual clock until `done` or the step limit.
+fn run<D1: Device, D2: Device>(
+    now: &mut Duration,
+    a: &mut Interface<'static>,
+    da: &mut D1,
+    b: &mut Interface<'static>,
+    db: &mut D2,
+    steps: usize,
+    mut done: impl FnMut(&mut Interface<'static>, &mut Interface<'static>) -> bool,
+) -> bool {
+    for _ in 0..steps {
+        let act = a.poll(*now, da) | b.poll(*now, db);
+        if done(a, b) {
+            return true;
+        }
+        if !act {
+            let next = [a.poll_at(), b.poll_at()].into_iter().flatten().min();
+            *now = match next {
+                Some(t) if t > *now => t,
+                _ => *now + Duration::from_millis(1),
+            };
+        }
+    }
+    false
+}
+
+fn pattern(i: usize) -> u8 {
+    (i.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+/// Send `total` bytes from `from` to `to` over established handles; return bytes read.
+#[allow(clippy::too_many_arguments)]
+fn transfer<D1: Device, D2: Device>(
+    now: &mut Duration,
+    a: &mut Interface<'static>,
+    da: &mut D1,
+    b: &mut Interface<'static>,
+    db: &mut D2,
+    ha: TcpHandle,
+    hb: TcpHandle,
+    total: usize,
+) -> usize {
+    let mut sent = 0;
+    let mut got = 0;
+    let ok = run(now, a, da, b, db, 2_000_000, |a, b| {
+        let s = a.tcp(ha).unwrap();
+        while sent < total {
+            let n = s
+                .send_with(|buf| {
+                    let n = buf.len().min(total - sent);
+                    for (i, x) in buf[..n].iter_mut().enumerate() {
+                        *x = pattern(sent + i);
+                    }
+                    n
+                })
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        let r = b.tcp(hb).unwrap();
+        while let Ok(n) = r.recv_with(|d| {
+            for (i, &x) in d.iter().enumerate() {
+                assert_eq!(x, pattern(got + i), "byte {} corrupted", got + i);
+            }
+            d.len()
+        }) {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        got == total
+    });
+    assert!(ok, "transfer stalled at {got}/{total}");
+    got
+}
+
+fn connect<D1: Device, D2: Device>(
+    now: &mut Duration,
+    a: &mut Interface<'static>,
+    da: &mut D1,
+    b: &mut Interface<'static>,
+    db: &mut D2,
+    buf: usize,
+) -> (TcpHandle, TcpHandle) {
+    let l = b
+        .tcp_listen(80, 16, vec![sock(buf)], Config::default())
+        .unwrap();
+    let ha = a.tcp_connect(*now, sock(buf), 40_000, (B_IP, 80)).unwrap();
+    let mut hb = None;
+    assert!(run(now, a, da, b, db, 10_000, |a, b| {
+        hb = hb.or_else(|| b.tcp_accept(l));
+        hb.is_some() && a.tcp(ha).unwrap().state() == State::Established
+    }));
+    (ha, hb.unwrap())
+}
+
+#[test]
+fn arp_then_tcp_transfer_and_close() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 256 * 1024);
+    let n = transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, 8 << 20);
+    assert_eq!(n, 8 << 20);
+    assert_eq!(a.tcp(ha).unwrap().stats().retransmits, 0);
+    // The copy count: each received byte was copied once into the socket buffer.
+    assert_eq!(b.tcp(hb).unwrap().stats().rx_bytes_copied, 8 << 20);
+    a.tcp(ha).unwrap().close();
+    b.tcp(hb).unwrap().close();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            let (sa, sb) = (a.tcp(ha).unwrap().state(), b.tcp(hb).unwrap().state());
+            matches!(sa, State::TimeWait | State::Closed) && sb == State::Closed
+        }
+    ));
+    assert_eq!(a.stats().bad_checksums + b.stats().bad_checksums, 0);
+}
+
+#[test]
+fn transfer_survives_injected_faults() {
+    let (pa, pb) = PipeEnd::pair(1500, 1024);
+    let faults = Faults {
+        drop_ppm: 20_000,
+        duplicate_ppm: 10_000,
+        reorder_ppm: 50_000,
+        corrupt_ppm: 1_000,
+    };
+    let mut da = FaultInjector::new(pa, faults, 1);
+    let mut db = FaultInjector::new(pb, faults, 2);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 128 * 1024);
+    let n = transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, 2 << 20);
+    assert_eq!(n, 2 << 20);
+    let (fa, fb) = (da.stats(), db.stats());
+    assert!(
+        fa.dropped > 0 && fa.duplicated > 0 && fa.reordered > 0,
+        "{fa:?}"
+    );
+    eprintln!(
+        "faults a {fa:?} b {fb:?}; a {:?}",
+        a.tcp(ha).unwrap().stats()
+    );
+}
+
+fn echo_request_frame(data: &[u8]) -> Vec<u8> {
+    let icmp = Icmpv4Repr::EchoRequest {
+        ident: 7,
+        seq_no: 1,
+        data,
+    };
+    let ip = Ipv4Repr {
+        src_addr: A_IP,
+        dst_addr: B_IP,
+        protocol: Protocol::Icmp,
+        payload_len: icmp.buffer_len(),
+        ttl: 64,
+        dscp: 0,
+        ecn: Default::default(),
+        ident: 9,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+        options: Ipv4Options::EMPTY,
+    };
+    let mut frame = vec![0u8; 14 + ip.buffer_len()];
+    let rest = EthernetRepr::new(A_MAC, B_MAC, EtherType::Ipv4)
+        .emit(&mut frame)
+        .unwrap();
+    let (head, body) = rest.split_at_mut(20);
+    ip.emit(&mut Ipv4Packet::new_unchecked(head), &ChecksumCaps::all());
+    icmp.emit(&mut Icmpv4Packet::new_unchecked(body), &ChecksumCaps::all());
+    frame
+}
+
+fn parse_ip(frame: &[u8]) -> (Ipv4Address, Ipv4Address, Protocol, Vec<u8>) {
+    let (eth, payload) = unistack_ethif::parse_frame(frame).unwrap();
+    assert_eq!(eth.ethertype, EtherType::Ipv4);
+    let p = Ipv4Packet::new_checked(payload).unwrap();
+    let r = Ipv4Repr::parse(&p, &ChecksumCaps::all()).unwrap();
+    (r.src_addr, r.dst_addr, r.protocol, p.payload().to_vec())
+}
+
+fn answer_arp(da: &PipeEnd) {
+    let arp = da.take().expect("an ARP request");
+    let (eth, payload) = unistack_ethif::parse_frame(&arp).unwrap();
+    assert_eq!(
+        (eth.ethertype, eth.dst),
+        (EtherType::Arp, MacAddress::BROADCAST)
+    );
+    let req = unistack_ethif::ArpRepr::parse_bytes(payload).unwrap();
+    assert_eq!(req.target_ip, A_IP.octets());
+    let reply = unistack_ethif::ArpRepr {
+        op: unistack_ethif::ArpOp::Reply,
+        sender_mac: A_MAC,
+        sender_ip: A_IP.octets(),
+        target_mac: B_MAC,
+        target_ip: B_IP.octets(),
+    };
+    let mut frame = vec![0u8; 60];
+    let rest = EthernetRepr::new(A_MAC, B_MAC, EtherType::Arp)
+        .emit(&mut frame)
+        .unwrap();
+    reply.emit_bytes(rest).unwrap();
+    da.inject(&frame);
+}
+
+#[test]
+fn answers_ping_after_resolving_the_sender() {
+    let (da, mut db) = PipeEnd::pair(1500, 64);
+    let mut b = iface(B_MAC, B_IP);
+    let now = Duration::from_secs(1);
+    da.inject(&echo_request_frame(b"hello ping"));
+    b.poll(now, &mut db);
+    // B does not know A's MAC (no unsolicited learning): it asks first, the reply waits.
+    answer_arp(&da);
+    assert!(da.take().is_none());
+    b.poll(now, &mut db);
+    let frame = da.take().expect("the echo reply");
+    let (src, dst, proto, payload) = parse_ip(&frame);
+    assert_eq!((src, dst, proto), (B_IP, A_IP, Protocol::Icmp));
+    let packet = Icmpv4Packet::new_checked(&payload[..]).unwrap();
+    let icmp = Icmpv4Repr::parse(&packet, &ChecksumCaps::all()).unwrap();
+    assert_eq!(
+        icmp,
+        Icmpv4Repr::EchoReply {
+            ident: 7,
+            seq_no: 1,
+            data: b"hello ping"
+        }
+    );
+    assert_eq!(b.stats().echo_replies, 1);
+}
+
+#[test]
+fn udp_exchange_and_rate_limited_port_unreachable() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let ua = a.udp_bind(5000, UdpSocket::new(64)).unwrap();
+    let ub = b.udp_bind(53, UdpSocket::new(64)).unwrap();
+    a.udp(ua).unwrap().send_to(b"question", B_IP, 53).unwrap();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |_, b| {
+            match b.udp(ub).unwrap().recv() {
+                Some(d) => {
+                    assert_eq!(
+                        (d.addr, d.port, &d.data[..]),
+                        (A_IP, 5000, &b"question"[..])
+                    );
+                    b.udp(ub)
+                        .unwrap()
+                        .send_to(b"answer", d.addr, d.port)
+                        .unwrap();
+                    true
+                }
+                None => false,
+            }
+        }
+    ));
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |a, _| {
+            a.udp(ua)
+                .unwrap()
+                .recv()
+                .is_some_and(|d| d.data == b"answer")
+        }
+    ));
+    // 50 datagrams to a closed port within a second: 10 ICMP errors, 40 suppressed.
+    for _ in 0..50 {
+        a.udp(ua).unwrap().send_to(b"nobody", B_IP, 9).unwrap();
+    }
+    for _ in 0..20 {
+        a.poll(now, &mut da);
+        b.poll(now, &mut db);
+    }
+    assert_eq!(b.stats().icmp_errors, 10);
+    assert_eq!(b.stats().icmp_rate_limited, 40);
+}
+
+#[test]
+fn syn_to_a_closed_port_gets_a_reset() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let h = a.tcp_connect(now, sock(4096), 40_001, (B_IP, 81)).unwrap();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |a, _| { a.tcp(h).unwrap().error() == Some(unistack_tcp::ConnectionError::Refused) }
+    ));
+    assert_eq!(b.stats().tcp_resets, 1);
+}
+
+#[test]
+fn ten_thousand_connections_cost_per_packet_not_per_socket() {
+    const N: usize = 10_000;
+    let (mut da, mut db) = PipeEnd::pair(1500, 100_000);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let pool: Vec<_> = (0..N).map(|_| sock(1024)).collect();
+    let l = b.tcp_listen(80, N, pool, Config::default()).unwrap();
+    let ha: Vec<_> = (0..N)
+        .map(|i| {
+            a.tcp_connect(now, sock(1024), 10_000 + i as u16, (B_IP, 80))
+                .unwrap()
+        })
+        .collect();
+    let mut hb = Vec::new();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        100_000,
+        |_, b| {
+            while let Some(h) = b.tcp_accept(l) {
+                hb.push(h);
+            }
+            hb.len() == N
+        }
+    ));
+    assert_eq!(b.tcp_count(), N);
+    // Drain the queues and let delayed ACKs and timers settle, then measure one exchange on
+    // one connection.
+    for _ in 0..100_000 {
+        let act = a.poll(now, &mut da) | b.poll(now, &mut db);
+        if !act && da.pending() == 0 && db.pending() == 0 {
+            break;
+        }
+    }
+    now += Duration::from_secs(1);
+    a.poll(now, &mut da);
+    b.poll(now, &mut db);
+    let (va, vb) = (a.stats().tcp_sockets_visited, b.stats().tcp_sockets_visited);
+    let last = *ha.last().unwrap();
+    a.tcp(last).unwrap().send_slice(b"ping").unwrap();
+    let mut got = false;
+    let ok = run(&mut now, &mut a, &mut da, &mut b, &mut db, 100, |_, b| {
+        // Read-only queries: they do not mark sockets for the next poll.
+        got = got
+            || hb
+                .iter()
+                .any(|&h| b.tcp_ref(h).is_some_and(|s| s.recv_queue() == 4));
+        got
+    });
+    if !ok {
+        let s = a.tcp_ref(last).unwrap();
+        panic!(
+            "not delivered: a {s:?} {:?} a.stats {:?} b.stats {:?} pending {} {}",
+            s.stats(),
+            a.stats(),
+            b.stats(),
+            da.pending(),
+            db.pending()
+        );
+    }
+    let visited = (a.stats().tcp_sockets_visited - va) + (b.stats().tcp_sockets_visited - vb);
+    eprintln!("one exchange among {N} connections visited {visited} sockets");
+    assert!(
+        visited < 50,
+        "one exchange visited {visited} sockets of {N}"
+    );
+}
