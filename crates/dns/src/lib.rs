@@ -1,9 +1,11 @@
 //! DNS for unistack: zero-copy messages (parsing, names, typed RDATA, a non-allocating
-//! builder with compression and truncation, TCP framing), zone files, and a sans-IO
-//! authoritative server engine.
+//! builder with compression and truncation, TCP framing), zone files, a sans-IO
+//! authoritative server engine, a sans-IO stub resolver, and `unistack-dnsd`, the engine on
+//! kernel sockets.
 //!
-//! The wire layer never allocates and never panics on input. Zones and the server (feature
-//! `alloc`) own their data; the master-file parser (feature `zone`) is built on `nom`.
+//! The wire layer never allocates and never panics on input. Zones, the server and the
+//! resolver (feature `alloc`) own their data; the master-file parser (feature `zone`) is
+//! built on `nom`.
 //!
 //! ```
 //! use unistack_dns::{Class, Edns, Message, MessageBuilder, RData, RecordType};
@@ -74,6 +76,20 @@
 //!   glue, negative answers, EDNS(0), truncation, DNSSEC for pre-signed zones (RRSIGs, NSEC
 //!   and NSEC3 proofs with DO), and responses for the zones' names precompiled at load time
 //!   so that a hit is a header patch and two copies.
+//! - [`resolver`] (feature `alloc`): a sans-IO stub resolver. `start(now, name, type)`,
+//!   then `poll_transmit` (UDP datagrams, or framed TCP messages after a truncated answer),
+//!   `handle_response` / `handle_tcp` (through a [`TcpDecoder`]), `poll_timeout` /
+//!   `handle_timeout`, and `poll_event` for an [`Answer`](resolver::Answer) or a
+//!   [`Failure`](resolver::Failure). Random IDs and source ports from the caller's
+//!   [`Random`](resolver::Random), responses checked against source, port, ID and question
+//!   (byte for byte under 0x20 case randomisation), CNAME chains followed across responses
+//!   (bounded), a retry schedule across servers, and a fixed-size cache that respects TTLs
+//!   and caches NXDOMAIN and NODATA per RFC 2308.
+//! - `unistack-dnsd` (feature `dnsd`, a binary): `--zone [ORIGIN=]FILE --listen
+//!   ADDR[:PORT]`, UDP and TCP on kernel sockets with a thread per socket and per TCP
+//!   connection (several queries per connection, an idle timeout, a connection limit), a
+//!   clean stop on SIGINT/SIGTERM that prints its counters. Its docs (`src/bin/`) say more;
+//!   `tests/dig.rs` checks it against `dig` and `kdig`.
 //!
 //! Fixed layouts (header, question and record tails, the OPT record's fields, the fixed parts
 //! of RDATA) are declared once in [`wire`] through `#[derive(Cstruct)]`; code points are
@@ -105,15 +121,25 @@
 //!   a fixed Fx-style hash: keys are the zone's, queries only look up), so a lookup costs
 //!   one hash per label of the question at most. See [`server`] for the protocol decisions
 //!   (what is dropped, FORMERR, NOTIMP, REFUSED, truncation).
+//! - The resolver is a stub: it sends RD queries to recursive servers and trusts their
+//!   answers (no DNSSEC validation, no iteration from the root); it walks only the answer
+//!   section along the CNAME chain and takes the SOA of a negative answer. It asks again
+//!   when a chain ends at a name the response does not answer (an authoritative server
+//!   stops at its zone's edge), and fails with `Referral` when a server answers with one.
+//! - `unistack-dnsd` stops on signals through `signal-hook` (the crate forbids `unsafe`, so
+//!   it cannot install a handler itself); a second signal exits at once.
 //! - NSEC3 hashing uses a small in-crate SHA-1 (FIPS 180-4 vectors and RFC 5155's examples
 //!   are tests); SHA-1 serves there as a name-hiding hash of public names only.
 //!
 //! # Features
 //! - `std` (default): `alloc`, plus `unistack-cstruct`'s `std`.
 //! - `zone` (default): the master-file parser (`nom`); implies `alloc`.
-//! - `alloc`: [`zone`]'s owned types and checks, and the [`server`] engine (`hashbrown`).
-//! - `fuzzing`: `unistack_dns::fuzzing::{zone_text, engine_query}`, fuzz bodies for the
-//!   fuzz crate (needs `std`).
+//! - `alloc`: [`zone`]'s owned types and checks, the [`server`] engine (`hashbrown`) and the
+//!   [`resolver`].
+//! - `dnsd` (default): the `unistack-dnsd` binary (needs `std` and `zone`; adds
+//!   `signal-hook`, which the library never uses).
+//! - `fuzzing`: `unistack_dns::fuzzing::{zone_text, engine_query, resolver_responses}`,
+//!   fuzz bodies for the fuzz crate (needs `std`).
 //!
 //! Without default features the crate is the wire layer alone and builds for
 //! `x86_64-unknown-none`; with `zone` (or `alloc`) and no `std` it builds there too.
@@ -123,10 +149,19 @@
 //! [`MAX_POINTER_HOPS`] pointers, every loop over a message consumes bytes or a count. The
 //! same holds for zone text (every loop consumes input; `$INCLUDE` depth is bounded) and for
 //! queries to the server (CNAME chains are bounded; proptests feed random and mutated
-//! queries, and the fuzz bodies check the same).
+//! queries, and the fuzz bodies check the same), and for responses to the resolver
+//! (proptests and a fuzz body feed random and mutated responses, over UDP and TCP, at
+//! random times, and check that every lookup still ends in exactly one event).
 //!
 //! # Not supported yet
-//! - The stub resolver.
+//! - Resolver: DNSSEC validation (AD is reported, not checked; DO is never set), EDNS
+//!   fallback (a FORMERR to an EDNS query is a failure, not a retry without OPT), DNS
+//!   cookies, search lists and `ndots`, `/etc/resolv.conf` or `/etc/hosts`, sharing one
+//!   query among identical lookups in flight, caching the intermediate names of a chain,
+//!   IDNA. A TCP connection carries one query; a refused TCP connection is noticed only by
+//!   its timeout.
+//! - `unistack-dnsd`: `recvmmsg`/`sendmmsg` batching, zone reloading, access control,
+//!   rate limiting, logging of queries; one thread per TCP connection.
 //! - Server: zone transfers (AXFR/IXFR are NOTIMP), NOTIFY, UPDATE, DNS cookies (the option
 //!   is ignored), NSID, DNAME synthesis (DNAME is served as plain data and does not occlude
 //!   names below it), signing or re-signing (zones must come signed), several zones' CNAME
@@ -158,6 +193,8 @@ mod message;
 mod name;
 mod present;
 mod rdata;
+#[cfg(feature = "alloc")]
+pub mod resolver;
 #[cfg(feature = "alloc")]
 pub mod server;
 mod sha1;

@@ -3,7 +3,7 @@
 #![cfg(feature = "fuzzing")]
 
 use proptest::prelude::*;
-use unistack_dns::fuzzing::{engine_query, zone_text};
+use unistack_dns::fuzzing::{engine_query, resolver_responses, zone_text};
 
 #[test]
 fn seeds() {
@@ -19,6 +19,9 @@ fn seeds() {
     // `dig www.example.com A` with EDNS and a cookie, as captured from dig.
     let q = b"\xb5\x74\x01\x20\x00\x01\x00\x00\x00\x00\x00\x01\x03www\x07example\x03com\x00\x00\x01\x00\x01\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x0c\x00\x0a\x00\x08\x60\x59\xc0\x7d\x9b\x12\x74\x75";
     engine_query(q);
+    // Real answers for each transmission, then time running out.
+    resolver_responses(&[0, 1, 0, 5, 0, 9, 0, 0, 255]);
+    resolver_responses(&[1, 1, 0, 5, 0, 9, 0, 0, 255]);
 }
 
 proptest! {
@@ -27,6 +30,7 @@ proptest! {
     fn random(data in prop::collection::vec(any::<u8>(), 0..300)) {
         engine_query(&data);
         zone_text(&data);
+        resolver_responses(&data);
     }
 
     #[test]
@@ -37,5 +41,20 @@ proptest! {
             text.push('\n');
         }
         zone_text(text.as_bytes());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Scripts made of real answers and mutated headers, to reach past the ID checks.
+    #[test]
+    fn resolver_scripts(steps in prop::collection::vec((0u8..32, any::<u8>(), prop::collection::vec(any::<u8>(), 0..40)), 0..12), case in any::<bool>()) {
+        let mut data = vec![u8::from(case)];
+        for (op, len, bytes) in steps {
+            data.push(op);
+            data.push(if op & 3 == 2 { bytes.len() as u8 } else { len });
+            data.extend_from_slice(&bytes);
+        }
+        resolver_responses(&data);
     }
 }

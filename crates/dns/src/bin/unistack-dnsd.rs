@@ -1,0 +1,463 @@
+//! `unistack-dnsd`: the authoritative engine ([`unistack_dns::server`]) on kernel sockets.
+//!
+//! ```text
+//! unistack-dnsd --zone [ORIGIN=]FILE [--zone ...] --listen ADDR[:PORT] [--listen ...]
+//!               [--udp-payload N] [--tcp-idle SECS] [--max-tcp N]
+//! ```
+//!
+//! Each `--listen` address is served over UDP and TCP on the same port (53 unless given;
+//! port 0 picks a free port for both). Once every socket is bound the server prints
+//! `listening on ADDR` for each to standard output, one line each, then `ready`. Zone files
+//! take their origin from `ORIGIN=`, else from their `$ORIGIN` or first SOA record.
+//!
+//! One thread per UDP socket answers datagrams in a loop; one thread per TCP listener
+//! accepts connections, each served by its own thread: several queries per connection
+//! (pipelined queries are answered in order), closed after `--tcp-idle` seconds without a
+//! query (10 by default), at most `--max-tcp` connections at once (64; more are accepted and
+//! closed at once, counted as refused).
+//!
+//! SIGINT or SIGTERM stops it cleanly: the threads notice within 100 ms (sockets have read
+//! timeouts, the listener polls), the counters are printed to standard output and it exits
+//! with status 0. A second signal exits at once with status 1. Counters:
+//!
+//! ```text
+//! queries: 12 (udp 10, tcp 2)
+//! answers: NOERROR=9 NXDOMAIN=2 REFUSED=1
+//! tcp connections: 2 (refused 0)
+//! dropped: 0
+//! ```
+//!
+//! Exit status 2 for bad arguments, 1 when a zone does not load or a socket cannot be bound.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use unistack_dns::server::{Server, ServerConfig, Transport};
+use unistack_dns::zone::ParseOptions;
+use unistack_dns::{Message, NameBuf, Rcode, TcpDecoder, Zone};
+
+/// How often blocked threads look at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+const USAGE: &str = "usage: unistack-dnsd --zone [ORIGIN=]FILE [--zone ...] --listen ADDR[:PORT] \
+[--listen ...] [--udp-payload N] [--tcp-idle SECS] [--max-tcp N]";
+
+struct Args {
+    zones: Vec<(Option<String>, PathBuf)>,
+    listen: Vec<SocketAddr>,
+    udp_payload: u16,
+    tcp_idle: Duration,
+    max_tcp: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        zones: Vec::new(),
+        listen: Vec::new(),
+        udp_payload: ServerConfig::default().udp_payload_size,
+        tcp_idle: Duration::from_secs(10),
+        max_tcp: 64,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(String::new());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--zone" => args.zones.push(match value.split_once('=') {
+                Some((origin, file)) => (Some(origin.to_owned()), file.into()),
+                None => (None, value.into()),
+            }),
+            "--listen" => args.listen.push(parse_listen(&value)?),
+            "--udp-payload" => {
+                args.udp_payload = value
+                    .parse()
+                    .map_err(|_| format!("bad --udp-payload {value}"))?;
+            }
+            "--tcp-idle" => {
+                let secs: f64 = value
+                    .parse()
+                    .map_err(|_| format!("bad --tcp-idle {value}"))?;
+                args.tcp_idle = Duration::try_from_secs_f64(secs)
+                    .map_err(|_| format!("bad --tcp-idle {value}"))?;
+            }
+            "--max-tcp" => {
+                args.max_tcp = value
+                    .parse()
+                    .map_err(|_| format!("bad --max-tcp {value}"))?;
+            }
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    if args.zones.is_empty() {
+        return Err("at least one --zone is needed".into());
+    }
+    if args.listen.is_empty() {
+        return Err("at least one --listen is needed".into());
+    }
+    Ok(args)
+}
+
+/// `ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 when absent.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("bad --listen address {s}"))
+}
+
+fn load_zone(origin: Option<&str>, path: &PathBuf) -> Result<Zone, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let origin = origin
+        .map(NameBuf::from_dotted)
+        .transpose()
+        .map_err(|e| format!("{}: bad origin: {e}", path.display()))?;
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let mut include = |file: &str| -> Result<String, String> {
+        std::fs::read_to_string(dir.join(file)).map_err(|e| e.to_string())
+    };
+    Zone::parse_with(
+        &text,
+        ParseOptions {
+            origin,
+            include: Some(&mut include),
+            ..ParseOptions::default()
+        },
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What one thread counted; merged into the totals when it ends.
+#[derive(Default)]
+struct Counters {
+    udp_queries: u64,
+    tcp_queries: u64,
+    rcodes: BTreeMap<u16, u64>,
+    tcp_connections: u64,
+    tcp_refused: u64,
+    dropped: u64,
+}
+
+impl Counters {
+    fn merge(&mut self, other: &Counters) {
+        self.udp_queries += other.udp_queries;
+        self.tcp_queries += other.tcp_queries;
+        for (rc, n) in &other.rcodes {
+            *self.rcodes.entry(*rc).or_default() += n;
+        }
+        self.tcp_connections += other.tcp_connections;
+        self.tcp_refused += other.tcp_refused;
+        self.dropped += other.dropped;
+    }
+
+    fn answered(&mut self, response: &[u8]) {
+        let rcode = Message::new(response).ok().map(|m| {
+            // The OPT record carries the high bits (BADVERS); look only when there is one.
+            if m.header().arcount() > 0 {
+                m.extended_rcode().unwrap_or(m.rcode())
+            } else {
+                m.rcode()
+            }
+        });
+        if let Some(rc) = rcode {
+            *self.rcodes.entry(rc.to_raw()).or_default() += 1;
+        }
+    }
+
+    fn print(&self) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "queries: {} (udp {}, tcp {})",
+            self.udp_queries + self.tcp_queries,
+            self.udp_queries,
+            self.tcp_queries
+        );
+        let _ = write!(out, "answers:");
+        for (rc, n) in &self.rcodes {
+            let _ = write!(out, " {}={n}", Rcode::from_raw(*rc));
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "tcp connections: {} (refused {})",
+            self.tcp_connections, self.tcp_refused
+        );
+        let _ = writeln!(out, "dropped: {}", self.dropped);
+        let _ = out.flush();
+    }
+}
+
+struct Shared {
+    server: Server,
+    stop: Arc<AtomicBool>,
+    totals: Mutex<Counters>,
+    tcp_active: AtomicUsize,
+    tcp_idle: Duration,
+    max_tcp: usize,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, c: &Counters) {
+        if let Ok(mut t) = self.totals.lock() {
+            t.merge(c);
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
+}
+
+fn serve_udp(shared: &Shared, sock: &UdpSocket) {
+    let mut c = Counters::default();
+    let mut buf = vec![0u8; 65535];
+    let mut out = vec![0u8; 65535];
+    while !shared.stopping() {
+        let (n, peer) = match sock.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(e) if is_timeout(&e) => continue,
+            // ICMP errors from earlier sends and the like: the socket is still good.
+            Err(_) => continue,
+        };
+        c.udp_queries += 1;
+        let query = buf.get(..n).unwrap_or_default();
+        match shared.server.handle(query, Transport::Udp, &mut out) {
+            Ok(len) => {
+                let response = out.get(..len).unwrap_or_default();
+                if sock.send_to(response, peer).is_ok() {
+                    c.answered(response);
+                } else {
+                    c.dropped += 1;
+                }
+            }
+            Err(_) => c.dropped += 1,
+        }
+    }
+    shared.add(&c);
+}
+
+fn serve_tcp(shared: Arc<Shared>, listener: TcpListener) {
+    let mut c = Counters::default();
+    let mut conns = Vec::new();
+    while !shared.stopping() {
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            Err(_) => {
+                // Out of descriptors, or a connection reset before accept: back off a little.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if shared.tcp_active.load(Ordering::Relaxed) >= shared.max_tcp {
+            c.tcp_refused += 1;
+            drop(stream);
+            continue;
+        }
+        c.tcp_connections += 1;
+        shared.tcp_active.fetch_add(1, Ordering::Relaxed);
+        let sh = Arc::clone(&shared);
+        conns.retain(|h: &thread::JoinHandle<()>| !h.is_finished());
+        conns.push(thread::spawn(move || {
+            let mut c = Counters::default();
+            serve_connection(&sh, stream, &mut c);
+            sh.add(&c);
+            sh.tcp_active.fetch_sub(1, Ordering::Relaxed);
+        }));
+    }
+    for h in conns {
+        let _ = h.join();
+    }
+    shared.add(&c);
+}
+
+fn serve_connection(shared: &Shared, mut stream: TcpStream, c: &mut Counters) {
+    if stream.set_nonblocking(false).is_err()
+        || stream.set_read_timeout(Some(TICK)).is_err()
+        // A client that does not read its answers is given up on after the idle time (at
+        // least a second: a zero timeout is an error).
+        || stream
+            .set_write_timeout(Some(shared.tcp_idle.max(Duration::from_secs(1))))
+            .is_err()
+    {
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let mut rbuf = vec![0u8; 65537];
+    let mut dec = TcpDecoder::new(&mut rbuf);
+    let mut out = vec![0u8; 65537];
+    let mut last = Instant::now();
+    while !shared.stopping() {
+        match stream.read(dec.spare_mut()) {
+            Ok(0) => return,
+            Ok(n) => {
+                dec.commit(n);
+                last = Instant::now();
+            }
+            Err(e) if is_timeout(&e) => {
+                if last.elapsed() >= shared.tcp_idle {
+                    return;
+                }
+                continue;
+            }
+            Err(_) => return,
+        }
+        while let Some(m) = dec.next_message() {
+            let Ok(query) = m else {
+                c.dropped += 1;
+                continue;
+            };
+            c.tcp_queries += 1;
+            let Some(body) = out.get_mut(2..) else { return };
+            match shared.server.handle(query, Transport::Tcp, body) {
+                Ok(len) => {
+                    let Ok(prefix) = unistack_dns::tcp::length_prefix(len) else {
+                        c.dropped += 1;
+                        continue;
+                    };
+                    if let Some(p) = out.get_mut(..2) {
+                        p.copy_from_slice(&prefix);
+                    }
+                    let frame = out.get(..2 + len).unwrap_or_default();
+                    if stream.write_all(frame).is_err() {
+                        c.dropped += 1;
+                        return;
+                    }
+                    c.answered(frame.get(2..).unwrap_or_default());
+                }
+                Err(_) => c.dropped += 1,
+            }
+        }
+    }
+}
+
+/// Bind UDP and TCP on the same address; with port 0, on the same free port.
+fn bind(addr: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut last = None;
+    for _ in 0..32 {
+        let udp = UdpSocket::bind(addr)?;
+        let local = udp.local_addr()?;
+        match TcpListener::bind(local) {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if addr.port() == 0 && e.kind() == ErrorKind::AddrInUse => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ErrorKind::AddrInUse.into()))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("unistack-dnsd: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut server = Server::new(ServerConfig {
+        udp_payload_size: args.udp_payload,
+    });
+    for (origin, path) in &args.zones {
+        let zone = match load_zone(origin.as_deref(), path) {
+            Ok(z) => z,
+            Err(e) => {
+                eprintln!("unistack-dnsd: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let apex = zone.origin().to_string();
+        if let Err(e) = server.add_zone(zone) {
+            eprintln!("unistack-dnsd: {}: {apex}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The first signal asks for a clean stop; a second one (flag already set) exits.
+        let registered = signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()));
+        if let Err(e) = registered {
+            eprintln!("unistack-dnsd: cannot handle signal {sig}: {e}");
+            return ExitCode::from(1);
+        }
+    }
+
+    let mut sockets = Vec::new();
+    for addr in &args.listen {
+        match bind(*addr) {
+            Ok(pair) => sockets.push(pair),
+            Err(e) => {
+                eprintln!("unistack-dnsd: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let shared = Arc::new(Shared {
+        server,
+        stop,
+        totals: Mutex::new(Counters::default()),
+        tcp_active: AtomicUsize::new(0),
+        tcp_idle: args.tcp_idle,
+        max_tcp: args.max_tcp,
+    });
+
+    let mut threads = Vec::new();
+    {
+        let mut out = std::io::stdout().lock();
+        for (udp, tcp) in sockets {
+            let local = udp.local_addr().ok();
+            if udp.set_read_timeout(Some(TICK)).is_err() || tcp.set_nonblocking(true).is_err() {
+                eprintln!("unistack-dnsd: cannot set up the sockets");
+                return ExitCode::from(1);
+            }
+            let sh = Arc::clone(&shared);
+            threads.push(thread::spawn(move || serve_udp(&sh, &udp)));
+            let sh = Arc::clone(&shared);
+            threads.push(thread::spawn(move || serve_tcp(sh, tcp)));
+            if let Some(local) = local {
+                let _ = writeln!(out, "listening on {local}");
+            }
+        }
+        let _ = writeln!(out, "ready");
+        let _ = out.flush();
+    }
+
+    while !shared.stopping() {
+        thread::sleep(TICK / 2);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    match shared.totals.lock() {
+        Ok(t) => t.print(),
+        Err(_) => return ExitCode::from(1),
+    }
+    ExitCode::SUCCESS
+}
