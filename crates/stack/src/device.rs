@@ -271,6 +271,11 @@ impl<D: Device> FaultInjector<D> {
         &self.inner
     }
 
+    /// The wrapped device, mutably.
+    pub fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
     /// What was injected.
     pub fn stats(&self) -> FaultStats {
         self.stats

@@ -38,10 +38,14 @@ extern crate std;
 
 mod device;
 mod iface;
+#[cfg(all(feature = "std", target_os = "linux"))]
+mod tap;
 mod udp;
 
 pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd};
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
 };
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub use tap::TapDevice;
 pub use udp::{Datagram, UdpError, UdpSocket};

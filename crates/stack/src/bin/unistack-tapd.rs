@@ -1,0 +1,222 @@
+//! Run a unistack interface on a Linux TAP device with a few test services, for interop
+//! tests against the kernel's stack:
+//!
+//! ```text
+//! unistack-tapd --tap NAME --ip ADDR/PREFIX [--seconds N] [--source-bytes N]
+//!               [--send-to ADDR:PORT --bytes N]
+//! ```
+//! - ICMP echo is answered.
+//! - TCP 9000 (sink): reads everything; when the peer closes prints
+//!   `sink <bytes> <fnv1a-hex>` and closes.
+//! - TCP 9001 (source): sends `--source-bytes` bytes of the pattern `(i * 2654435761 >> 13) as
+//!   u8`, then closes.
+//! - `--send-to`: connects out and sends `--bytes` bytes of the pattern, then closes and
+//!   prints `sent <bytes>`.
+//!
+//! - `--faults drop=PPM,dup=PPM,reorder=PPM,corrupt=PPM`: wrap the device in a
+//!   [`FaultInjector`](unistack_stack::FaultInjector).
+//!
+//! Prints `ready` when the device is open. Exits after `--seconds` (default 60), printing the
+//! fault counts.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use unistack_ethif::MacAddress;
+use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
+use unistack_stack::{FaultInjector, Faults, Interface, InterfaceConfig, TapDevice, TcpHandle};
+use unistack_tcp::{Config, RecvError, Socket, State};
+
+fn pattern(i: usize) -> u8 {
+    (i.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+fn fnv(h: u64, d: &[u8]) -> u64 {
+    d.iter()
+        .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn sock() -> Socket<'static> {
+    Socket::new(vec![0u8; 1 << 20], vec![0u8; 1 << 20], Config::default())
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut tap, mut ip, mut seconds, mut source_bytes) = (None, None, 60u64, 0usize);
+    let (mut send_to, mut bytes) = (None, 0usize);
+    let mut faults = Faults::default();
+    while let Some(a) = args.next() {
+        let mut v = || {
+            args.next()
+                .unwrap_or_else(|| die(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--tap" => tap = Some(v()),
+            "--ip" => ip = Some(v()),
+            "--seconds" => seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
+            "--source-bytes" => {
+                source_bytes = v().parse().unwrap_or_else(|_| die("bad --source-bytes"))
+            }
+            "--send-to" => send_to = Some(v()),
+            "--bytes" => bytes = v().parse().unwrap_or_else(|_| die("bad --bytes")),
+            "--faults" => {
+                for kv in v().split(',') {
+                    let (k, n) = kv
+                        .split_once('=')
+                        .unwrap_or_else(|| die("--faults wants k=ppm"));
+                    let n: u32 = n.parse().unwrap_or_else(|_| die("bad ppm"));
+                    match k {
+                        "drop" => faults.drop_ppm = n,
+                        "dup" => faults.duplicate_ppm = n,
+                        "reorder" => faults.reorder_ppm = n,
+                        "corrupt" => faults.corrupt_ppm = n,
+                        _ => die("fault kinds: drop, dup, reorder, corrupt"),
+                    }
+                }
+            }
+            _ => die(&format!("unknown argument {a}")),
+        }
+    }
+    let tap = tap.unwrap_or_else(|| die("--tap NAME is required"));
+    let ip = ip.unwrap_or_else(|| die("--ip ADDR/PREFIX is required"));
+    let (addr, prefix) = ip
+        .split_once('/')
+        .unwrap_or_else(|| die("--ip wants ADDR/PREFIX"));
+    let addr: Ipv4Address = addr.parse().unwrap_or_else(|_| die("bad address"));
+    let prefix: u8 = prefix.parse().unwrap_or_else(|_| die("bad prefix"));
+    let cidr = Ipv4Cidr::new(addr, prefix).unwrap_or_else(|| die("bad prefix"));
+
+    let tapdev = TapDevice::open(&tap, 1500).unwrap_or_else(|e| die(&format!("open {tap}: {e}")));
+    let mut dev = FaultInjector::new(tapdev, faults, u64::from(std::process::id()));
+    let mut secret = [0u8; 16];
+    let t = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
+    secret.copy_from_slice(
+        &(t.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)).to_le_bytes(),
+    );
+    let mut iface = Interface::new(
+        InterfaceConfig {
+            mac: MacAddress([0x02, 0, 0, 0x5e, addr.octets()[2], addr.octets()[3]]),
+            addr: cidr,
+            gateway: None,
+            ttl: 64,
+            icmp_error_rate: 100,
+            secret,
+        },
+        ChecksumCaps::all(),
+    );
+    let sink = iface
+        .tcp_listen(
+            9000,
+            64,
+            (0..4).map(|_| sock()).collect(),
+            Config::default(),
+        )
+        .unwrap();
+    let source = iface
+        .tcp_listen(
+            9001,
+            64,
+            (0..4).map(|_| sock()).collect(),
+            Config::default(),
+        )
+        .unwrap();
+    println!("ready");
+    let _ = std::io::stdout().flush();
+
+    let start = Instant::now();
+    let now = || Duration::from_nanos(start.elapsed().as_nanos() as u64);
+    let mut sinks: Vec<(TcpHandle, usize, u64)> = Vec::new();
+    let mut sources: Vec<(TcpHandle, usize)> = Vec::new();
+    let mut client: Option<(TcpHandle, usize)> = send_to.as_ref().map(|s| {
+        let (a, p) = s
+            .split_once(':')
+            .unwrap_or_else(|| die("--send-to wants ADDR:PORT"));
+        let a: Ipv4Address = a.parse().unwrap_or_else(|_| die("bad --send-to address"));
+        let p: u16 = p.parse().unwrap_or_else(|_| die("bad --send-to port"));
+        (
+            iface
+                .tcp_connect(now(), sock(), 45_000, (a, p))
+                .unwrap_or_else(|e| die(&format!("{e}"))),
+            0,
+        )
+    });
+    while start.elapsed() < Duration::from_secs(seconds) {
+        let t = now();
+        let busy = iface.poll(t, &mut dev);
+        while let Some(h) = iface.tcp_accept(sink) {
+            sinks.push((h, 0, 0xcbf2_9ce4_8422_2325));
+            iface.tcp_replenish(sink, sock());
+        }
+        while let Some(h) = iface.tcp_accept(source) {
+            sources.push((h, 0));
+            iface.tcp_replenish(source, sock());
+        }
+        sinks.retain_mut(|(h, n, hash)| {
+            let s = iface.tcp(*h).expect("handle");
+            loop {
+                match s.recv_with(|d| {
+                    *hash = fnv(*hash, d);
+                    d.len()
+                }) {
+                    Ok(0) => return true,
+                    Ok(k) => *n += k,
+                    Err(RecvError::Finished) => {
+                        println!("sink {n} {hash:016x}");
+                        let _ = std::io::stdout().flush();
+                        s.close();
+                        return false;
+                    }
+                    Err(_) => return false,
+                }
+            }
+        });
+        sources.retain_mut(|(h, sent)| fill(&mut iface, *h, sent, source_bytes));
+        if let Some((h, sent)) = client.as_mut()
+            && !fill(&mut iface, *h, sent, bytes)
+        {
+            let s = iface.tcp_ref(*h).expect("handle");
+            if matches!(s.state(), State::TimeWait | State::Closed) {
+                println!("sent {sent}");
+                let _ = std::io::stdout().flush();
+                client = None;
+            }
+        }
+        if !busy {
+            dev.inner_mut().wait(Duration::from_millis(1));
+        }
+    }
+    println!("faults {:?}", dev.stats());
+}
+
+/// Send the pattern up to `total`, then close; false once closed and everything is sent.
+fn fill(iface: &mut Interface<'static>, h: TcpHandle, sent: &mut usize, total: usize) -> bool {
+    let s = iface.tcp(h).expect("handle");
+    if s.error().is_some() {
+        eprintln!("connection failed: {:?}", s.error());
+        return false;
+    }
+    while *sent < total {
+        let Ok(n) = s.send_with(|buf| {
+            let n = buf.len().min(total - *sent);
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                *b = pattern(*sent + i);
+            }
+            n
+        }) else {
+            break;
+        };
+        if n == 0 {
+            break;
+        }
+        *sent += n;
+    }
+    if *sent == total && s.may_send() {
+        s.close();
+    }
+    s.send_queue() > 0 || s.may_send()
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("unistack-tapd: {msg}");
+    std::process::exit(2)
+}
