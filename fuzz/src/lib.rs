@@ -44,7 +44,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dns_tcp", dns_tcp),
     ("dns_zone_text", unistack_dns::fuzzing::zone_text),
     ("dns_engine_query", unistack_dns::fuzzing::engine_query),
-    ("dns_resolver_responses", unistack_dns::fuzzing::resolver_responses),
+    (
+        "dns_resolver_responses",
+        unistack_dns::fuzzing::resolver_responses,
+    ),
     ("vchan_hostile_page", unistack_vchan::fuzzing::hostile_page),
     ("xen_ring_hostile", unistack_vchan::fuzzing::hostile_ring),
 ];
