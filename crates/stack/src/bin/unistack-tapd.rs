@@ -14,7 +14,7 @@
 //!   prints `sent <bytes>`.
 //!
 //! - `--faults drop=PPM,dup=PPM,reorder=PPM,corrupt=PPM`: wrap the device in a
-//!   [`FaultInjector`](unistack_stack::FaultInjector).
+//!   [`FaultInjector`].
 //!
 //! Prints `ready` when the device is open. Exits after `--seconds` (default 60), printing the
 //! fault counts.
