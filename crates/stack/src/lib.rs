@@ -20,14 +20,16 @@
 //!   sockets with work — touched by a packet or the app, or whose deadline passed (a heap of
 //!   deadlines) — are visited on transmit: a poll costs what happened, not the socket count.
 //! - Devices: [`Loopback`], [`PipeEnd`] (an in-memory cable joining two interfaces) and
-//!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device).
+//!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device);
+//!   with `std`, `TapDevice` (Linux) and `Recorder`, which writes any device's traffic as a
+//!   pcap capture.
 //!
 //! # Features
 //! The core needs `alloc` (socket tables, ARP-queued packets). `std` (default) adds nothing
 //! yet beyond the dependencies' own.
 //!
 //! # Not supported yet
-//! The TAP device (with `IFF_VNET_HDR`) and netfront/netback, pcap writing, the DNS client
+//! `IFF_VNET_HDR` offload and batching on the TAP device, netfront/netback, the DNS client
 //! socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -38,6 +40,8 @@ extern crate std;
 
 mod device;
 mod iface;
+#[cfg(feature = "std")]
+mod pcap;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod tap;
 mod udp;
@@ -46,6 +50,8 @@ pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
 };
+#[cfg(feature = "std")]
+pub use pcap::{PcapWriter, Recorder};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::TapDevice;
 pub use udp::{Datagram, UdpError, UdpSocket};
