@@ -374,10 +374,25 @@ impl<'a> Interface<'a> {
         if c.udp_map.contains_key(&port) {
             return Err(SocketError::AddrInUse);
         }
-        let i = c.udp.len();
-        c.udp.push(Some(socket.bound(port)));
+        let i = match c.udp.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                c.udp.push(None);
+                c.udp.len() - 1
+            }
+        };
+        if let Some(slot) = c.udp.get_mut(i) {
+            *slot = Some(socket.bound(port));
+        }
         c.udp_map.insert(port, i);
         Ok(UdpHandle(i))
+    }
+
+    /// Close a UDP socket, freeing its port; queued datagrams go with it.
+    pub fn udp_unbind(&mut self, h: UdpHandle) -> Option<UdpSocket> {
+        let s = self.core.udp.get_mut(h.0)?.take()?;
+        self.core.udp_map.remove(&s.port());
+        Some(s)
     }
 
     /// A UDP socket.

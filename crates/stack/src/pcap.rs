@@ -10,6 +10,7 @@ use crate::device::{Device, DeviceCaps};
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     out: W,
+    snaplen: usize,
     /// Frames recorded.
     pub frames: u64,
     /// The first write error, if any (recording stops, the device keeps working).
@@ -21,16 +22,26 @@ impl<W: Write> PcapWriter<W> {
     ///
     /// # Errors
     /// The write failed.
-    pub fn new(mut out: W) -> io::Result<Self> {
+    pub fn new(out: W) -> io::Result<Self> {
+        Self::with_snaplen(out, 65535)
+    }
+
+    /// Like [`new`](Self::new), keeping at most `snaplen` bytes of each frame (headers
+    /// only, for long sessions); the original length is still recorded.
+    ///
+    /// # Errors
+    /// The write failed.
+    pub fn with_snaplen(mut out: W, snaplen: u32) -> io::Result<Self> {
         let mut h = [0u8; 24];
         h[0..4].copy_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
         h[4..6].copy_from_slice(&2u16.to_le_bytes());
         h[6..8].copy_from_slice(&4u16.to_le_bytes());
-        h[16..20].copy_from_slice(&65535u32.to_le_bytes());
+        h[16..20].copy_from_slice(&snaplen.to_le_bytes());
         h[20..24].copy_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
         out.write_all(&h)?;
         Ok(PcapWriter {
             out,
+            snaplen: snaplen as usize,
             frames: 0,
             error: None,
         })
@@ -42,15 +53,16 @@ impl<W: Write> PcapWriter<W> {
             return;
         }
         let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let kept = frame.get(..self.snaplen.min(frame.len())).unwrap_or(frame);
         let mut h = [0u8; 16];
         h[0..4].copy_from_slice(&(at.as_secs() as u32).to_le_bytes());
         h[4..8].copy_from_slice(&at.subsec_micros().to_le_bytes());
-        h[8..12].copy_from_slice(&len.to_le_bytes());
+        h[8..12].copy_from_slice(&(kept.len() as u32).to_le_bytes());
         h[12..16].copy_from_slice(&len.to_le_bytes());
         match self
             .out
             .write_all(&h)
-            .and_then(|()| self.out.write_all(frame))
+            .and_then(|()| self.out.write_all(kept))
         {
             Ok(()) => self.frames += 1,
             Err(e) => self.error = Some(e.kind()),

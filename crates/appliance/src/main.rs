@@ -1,0 +1,303 @@
+//! `unistack-appliance`: boot the appliance and a client stack joined in one process, resolve
+//! names through the appliance, download from it over HTTP, print a summary and write a pcap.
+//! With `--tap NAME --ip ADDR/PREFIX`, serve on a Linux TAP device instead.
+//!
+//! ```text
+//! unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR]
+//! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR]
+//! ```
+//!
+//! The in-process link is an in-memory Ethernet cable (`PipeEnd`); the Xen netfront/netback
+//! link the issue describes replaces it once the stack has that device.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use unistack_appliance::{APPLIANCE_IP, Appliance, CLIENT_IP, DnsClient, HttpGet, percentile};
+use unistack_ethif::MacAddress;
+use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
+use unistack_stack::{Interface, InterfaceConfig, PcapWriter, PipeEnd, Recorder};
+
+const NAMES: [&str; 5] = [
+    "www.example.com",
+    "files.example.com",
+    "mail.example.com",
+    "a.cdn.example.com",
+    "ns.example.com",
+];
+
+fn iface(mac: [u8; 6], cidr: Ipv4Cidr, secret: [u8; 16]) -> Interface<'static> {
+    Interface::new(
+        InterfaceConfig {
+            mac: MacAddress(mac),
+            addr: cidr,
+            gateway: None,
+            ttl: 64,
+            icmp_error_rate: 100,
+            secret,
+        },
+        ChecksumCaps::all(),
+    )
+}
+
+fn secret(tag: u8) -> [u8; 16] {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut s = [tag; 16];
+    for (i, b) in (t ^ u128::from(std::process::id()) << 64)
+        .to_le_bytes()
+        .iter()
+        .enumerate()
+    {
+        s[i] ^= b;
+    }
+    s
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("unistack-appliance: {msg}");
+    std::process::exit(2)
+}
+
+struct Args {
+    download: usize,
+    lookups: usize,
+    pcap: String,
+    zone: Option<String>,
+    dir: Option<std::path::PathBuf>,
+    tap: Option<String>,
+    ip: Option<String>,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        download: 100 << 20,
+        lookups: 200,
+        pcap: "unistack-session.pcap".into(),
+        zone: None,
+        dir: None,
+        tap: None,
+        ip: None,
+        seconds: u64::MAX,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let mut v = || {
+            it.next()
+                .unwrap_or_else(|| die(&format!("{k} needs a value")))
+        };
+        match k.as_str() {
+            "--download" => a.download = v().parse().unwrap_or_else(|_| die("bad --download")),
+            "--lookups" => a.lookups = v().parse().unwrap_or_else(|_| die("bad --lookups")),
+            "--pcap" => a.pcap = v(),
+            "--zone" => {
+                a.zone = Some(
+                    std::fs::read_to_string(v()).unwrap_or_else(|e| die(&format!("--zone: {e}"))),
+                )
+            }
+            "--dir" => a.dir = Some(v().into()),
+            "--tap" => a.tap = Some(v()),
+            "--ip" => a.ip = Some(v()),
+            "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
+            "-h" | "--help" => {
+                println!(
+                    "usage: unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR]"
+                );
+                println!(
+                    "       unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR]"
+                );
+                std::process::exit(0)
+            }
+            _ => die(&format!("unknown argument {k} (try --help)")),
+        }
+    }
+    a
+}
+
+fn main() {
+    let a = args();
+    let zone = Appliance::zone(a.zone.as_deref()).unwrap_or_else(|e| die(&e));
+    if let Some(tap) = &a.tap {
+        serve_tap(
+            tap,
+            a.ip.as_deref()
+                .unwrap_or_else(|| die("--tap needs --ip ADDR/PREFIX")),
+            zone,
+            a.dir.clone(),
+            a.seconds,
+        );
+        return;
+    }
+    let net = Ipv4Cidr::new(APPLIANCE_IP, 24).unwrap_or_else(|| die("bad network"));
+    let mut server = iface([2, 0, 0, 0, 0, 2], net, secret(2));
+    let mut client = iface(
+        [2, 0, 0, 0, 0, 1],
+        Ipv4Cidr::new(CLIENT_IP, 24).unwrap_or(net),
+        secret(1),
+    );
+    let mut app =
+        Appliance::new(&mut server, vec![zone], a.dir.clone()).unwrap_or_else(|e| die(&e));
+    let (client_end, mut server_end) = PipeEnd::pair(1500, 4096);
+    let file = std::fs::File::create(&a.pcap).unwrap_or_else(|e| die(&format!("{}: {e}", a.pcap)));
+    let pcap = PcapWriter::with_snaplen(std::io::BufWriter::new(file), 128)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let mut client_dev = Recorder::new(client_end, pcap);
+
+    eprintln!(
+        "appliance {APPLIANCE_IP} (DNS :53, HTTP :80) and client {CLIENT_IP}, joined in-process"
+    );
+    let start = Instant::now();
+    let now = || Duration::from_nanos(start.elapsed().as_nanos() as u64);
+    let mut dns = DnsClient::new(APPLIANCE_IP, std::process::id());
+    // Phase 1: lookups. The first goes alone: it resolves the appliance's MAC, which the
+    // rest would otherwise wait for in ARP's small per-address queue (and be dropped from).
+    let mut issued = 0;
+    while (issued < a.lookups || dns.pending() > 0) && start.elapsed() < Duration::from_secs(60) {
+        let window = if dns.answers.is_empty() { 1 } else { 32 };
+        while issued < a.lookups && dns.pending() < window {
+            if !dns.lookup(now(), NAMES[issued % NAMES.len()]) {
+                break;
+            }
+            issued += 1;
+        }
+        let t = now();
+        client.poll(t, &mut client_dev);
+        server.poll(t, &mut server_end);
+        app.serve(&mut server);
+        dns.step(t, &mut client);
+    }
+    let www = dns
+        .answers
+        .iter()
+        .find(|(n, _, _)| n.starts_with("www"))
+        .and_then(|(_, a, _)| *a)
+        .unwrap_or_else(|| die("www.example.com did not resolve"));
+    let std::net::IpAddr::V4(www) = www else {
+        die("www.example.com is not IPv4")
+    };
+    let www = Ipv4Address(www.octets());
+    eprintln!(
+        "resolved {} names ({} failures); www.example.com is {www}",
+        dns.answers.len(),
+        dns.failures
+    );
+
+    // Phase 2: the download.
+    let dl_start = now();
+    let mut get = HttpGet::start(
+        dl_start,
+        &mut client,
+        www,
+        &format!("/bytes/{}", a.download),
+        true,
+    )
+    .unwrap_or_else(|e| die(&e));
+    let mut next_report = 0.0f64;
+    loop {
+        let t = now();
+        client.poll(t, &mut client_dev);
+        server.poll(t, &mut server_end);
+        app.serve(&mut server);
+        if get.step(t, &mut client) {
+            break;
+        }
+        let frac = get.received as f64 / a.download.max(1) as f64;
+        if frac >= next_report {
+            eprint!(
+                "\rdownload {:5.1}%  {:>6} MiB",
+                frac * 100.0,
+                get.received >> 20
+            );
+            next_report += 0.05;
+        }
+        if start.elapsed() > Duration::from_secs(600) {
+            die("download timed out");
+        }
+    }
+    let elapsed = now().saturating_sub(dl_start);
+    eprintln!("\rdownload 100.0%  {:>6} MiB", get.received >> 20);
+    for _ in 0..200 {
+        let t = now();
+        client.poll(t, &mut client_dev);
+        server.poll(t, &mut server_end);
+        app.serve(&mut server);
+    }
+    let (_, pcap) = client_dev.into_parts();
+    let frames = pcap.frames;
+    let _ = pcap.into_inner();
+
+    let mut lat: Vec<Duration> = dns.answers.iter().map(|(_, _, l)| *l).collect();
+    let gbit = get.received as f64 * 8.0 / elapsed.as_secs_f64().max(1e-9) / 1e9;
+    let out = std::io::stdout();
+    let mut o = out.lock();
+    let _ = writeln!(
+        o,
+        "dns: {} lookups, {} answers, {} failures; latency p50 {:?} p90 {:?} p99 {:?} max {:?}",
+        a.lookups,
+        dns.answers.len(),
+        dns.failures,
+        percentile(&mut lat, 50),
+        percentile(&mut lat, 90),
+        percentile(&mut lat, 99),
+        percentile(&mut lat, 100)
+    );
+    let _ = writeln!(
+        o,
+        "appliance: {} DNS queries, {} responses, {} HTTP requests",
+        app.stats.dns_queries, app.stats.dns_responses, app.stats.http_requests
+    );
+    let _ = writeln!(
+        o,
+        "http: {} ({}), {} bytes in {:.3} s = {:.2} Gbit/s, first byte after {:?}, content {}",
+        get.status,
+        www,
+        get.received,
+        elapsed.as_secs_f64(),
+        gbit,
+        get.first_byte.unwrap_or_default(),
+        if get.corrupt { "CORRUPT" } else { "verified" }
+    );
+    let _ = writeln!(o, "pcap: {} ({} frames, headers only)", a.pcap, frames);
+    if get.corrupt
+        || get.length != Some(a.download)
+        || get.received != a.download
+        || dns.answers.len() != a.lookups
+    {
+        std::process::exit(1);
+    }
+}
+
+fn serve_tap(
+    tap: &str,
+    ip: &str,
+    zone: unistack_dns::zone::Zone,
+    dir: Option<std::path::PathBuf>,
+    seconds: u64,
+) {
+    let (addr, prefix) = ip
+        .split_once('/')
+        .unwrap_or_else(|| die("--ip wants ADDR/PREFIX"));
+    let addr: Ipv4Address = addr.parse().unwrap_or_else(|_| die("bad address"));
+    let cidr = Ipv4Cidr::new(addr, prefix.parse().unwrap_or_else(|_| die("bad prefix")))
+        .unwrap_or_else(|| die("bad prefix"));
+    let mut dev =
+        unistack_stack::TapDevice::open(tap, 1500).unwrap_or_else(|e| die(&format!("{tap}: {e}")));
+    let o = addr.octets();
+    let mut iface = iface([2, 0, 0, 0x5e, o[2], o[3]], cidr, secret(3));
+    let mut app = Appliance::new(&mut iface, vec![zone], dir).unwrap_or_else(|e| die(&e));
+    println!("serving DNS :53 and HTTP :80 on {tap} as {cidr:?}");
+    let _ = std::io::stdout().flush();
+    let start = Instant::now();
+    while start.elapsed().as_secs() < seconds {
+        let t = Duration::from_nanos(start.elapsed().as_nanos() as u64);
+        let busy = iface.poll(t, &mut dev);
+        app.serve(&mut iface);
+        if !busy {
+            dev.wait(Duration::from_millis(1));
+        }
+    }
+    println!("served {:?}", app.stats);
+}
