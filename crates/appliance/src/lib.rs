@@ -1,4 +1,4 @@
-//! The example unikernel appliance: an authoritative DNS server (UDP 53) and a small HTTP/1.1
+//! The example unikernel appliance: an authoritative DNS server (UDP and TCP 53) and a small HTTP/1.1
 //! service (TCP 80) on one unistack [`Interface`], plus the client the default run uses to
 //! exercise it.
 //!
@@ -27,6 +27,15 @@ pub fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
 }
 
+/// A TCP socket sized for DNS over TCP.
+fn dns_socket() -> Socket<'static> {
+    Socket::new(
+        vec![0u8; 16 * 1024],
+        vec![0u8; 64 * 1024],
+        Config::default(),
+    )
+}
+
 /// A TCP socket with the appliance's buffer sizes.
 pub fn socket() -> Socket<'static> {
     Socket::new(
@@ -39,6 +48,13 @@ pub fn socket() -> Socket<'static> {
 enum Body {
     Generated { sent: usize, total: usize },
     File { data: Vec<u8>, sent: usize },
+}
+
+/// A DNS-over-TCP connection: bytes in until whole length-prefixed messages, answers out.
+struct DnsConn {
+    handle: TcpHandle,
+    input: Vec<u8>,
+    output: Vec<u8>,
 }
 
 struct HttpConn {
@@ -55,6 +71,8 @@ pub struct ApplianceStats {
     pub dns_queries: u64,
     /// DNS responses sent.
     pub dns_responses: u64,
+    /// DNS-over-TCP connections accepted.
+    pub dns_tcp_connections: u64,
     /// HTTP requests answered.
     pub http_requests: u64,
     /// HTTP body bytes queued.
@@ -65,6 +83,8 @@ pub struct ApplianceStats {
 pub struct Appliance {
     dns: Server,
     udp: UdpHandle,
+    dns_tcp: ListenerHandle,
+    dns_conns: Vec<DnsConn>,
     http: ListenerHandle,
     conns: Vec<HttpConn>,
     dir: Option<PathBuf>,
@@ -90,6 +110,14 @@ impl Appliance {
         let udp = iface
             .udp_bind(53, UdpSocket::new(256))
             .map_err(|e| e.to_string())?;
+        let dns_tcp = iface
+            .tcp_listen(
+                53,
+                64,
+                (0..4).map(|_| dns_socket()).collect(),
+                Config::default(),
+            )
+            .map_err(|e| e.to_string())?;
         let http = iface
             .tcp_listen(
                 80,
@@ -101,6 +129,8 @@ impl Appliance {
         Ok(Appliance {
             dns,
             udp,
+            dns_tcp,
+            dns_conns: Vec::new(),
             http,
             conns: Vec::new(),
             dir,
@@ -130,6 +160,25 @@ impl Appliance {
                 self.stats.dns_responses += 1;
             }
         }
+        while let Some(h) = iface.tcp_accept(self.dns_tcp) {
+            self.stats.dns_tcp_connections += 1;
+            self.dns_conns.push(DnsConn {
+                handle: h,
+                input: Vec::new(),
+                output: Vec::new(),
+            });
+            iface.tcp_replenish(
+                self.dns_tcp,
+                Socket::new(
+                    vec![0u8; 16 * 1024],
+                    vec![0u8; 64 * 1024],
+                    Config::default(),
+                ),
+            );
+        }
+        let (dns, out, stats) = (&self.dns, &mut self.out, &mut self.stats);
+        self.dns_conns
+            .retain_mut(|c| dns_tcp_step(iface, dns, out, c, stats));
         while let Some(h) = iface.tcp_accept(self.http) {
             self.conns.push(HttpConn {
                 handle: h,
@@ -144,6 +193,66 @@ impl Appliance {
         self.conns
             .retain_mut(|c| http_step(iface, c, dir.as_deref(), stats));
     }
+}
+
+/// Advance one DNS-over-TCP connection (RFC 7766: several queries per connection, answered
+/// in order); false when it is finished and removed.
+fn dns_tcp_step(
+    iface: &mut Interface<'static>,
+    dns: &Server,
+    out: &mut [u8],
+    c: &mut DnsConn,
+    stats: &mut ApplianceStats,
+) -> bool {
+    let Some(s) = iface.tcp(c.handle) else {
+        return false;
+    };
+    if s.error().is_some() || s.state() == State::Closed {
+        iface.tcp_remove(c.handle);
+        return false;
+    }
+    let mut finished = false;
+    loop {
+        match s.recv_with(|d| {
+            // At most one maximal message plus its prefix is buffered.
+            let take = d.len().min((65_537usize).saturating_sub(c.input.len()));
+            c.input.extend_from_slice(&d[..take]);
+            take
+        }) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(RecvError::Finished) => {
+                finished = true;
+                break;
+            }
+            Err(_) => return false,
+        }
+    }
+    while c.input.len() >= 2 {
+        let len = usize::from(u16::from_be_bytes([c.input[0], c.input[1]]));
+        if len == 0 {
+            s.abort();
+            return true;
+        }
+        if c.input.len() < 2 + len {
+            break;
+        }
+        stats.dns_queries += 1;
+        if let Ok(n) = dns.handle(&c.input[2..2 + len], Transport::Tcp, out) {
+            c.output.extend_from_slice(&(n as u16).to_be_bytes());
+            c.output.extend_from_slice(&out[..n]);
+            stats.dns_responses += 1;
+        }
+        c.input.drain(..2 + len);
+    }
+    if !c.output.is_empty() {
+        let n = s.send_slice(&c.output).unwrap_or(0);
+        c.output.drain(..n);
+    }
+    if finished && c.output.is_empty() && s.may_send() {
+        s.close();
+    }
+    true
 }
 
 /// Advance one HTTP connection; false when it is finished and removed.

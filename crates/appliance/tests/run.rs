@@ -151,6 +151,13 @@ fn dig_and_curl_reach_the_appliance_over_tap() {
     );
     let wild = sh("dig +short +tries=3 +time=2 @192.0.2.2 img.cdn.example.com A");
     assert_eq!(wild.trim(), "192.0.2.2");
+    // DNS over TCP, two queries on one connection.
+    let tcp = sh(
+        "dig +tcp +keepopen +short +tries=2 +time=2 @192.0.2.2 www.example.com A mail.example.com A",
+    );
+    assert_eq!(tcp.lines().collect::<Vec<_>>(), ["192.0.2.2", "192.0.2.2"]);
+    let txt = sh("dig +tcp +short +time=2 @192.0.2.2 example.com TXT");
+    assert_eq!(txt.trim(), "\"unistack appliance\"");
 
     // 50 MiB over HTTP with curl; SHA-256 against the expected bytes.
     let size = 50 << 20;
