@@ -16,7 +16,7 @@ use unistack_dns::resolver::{Event, Resolver, ResolverConfig};
 use unistack_dns::server::{Server, ServerConfig, Transport};
 use unistack_dns::zone::Zone;
 use unistack_ipv4::Ipv4Address;
-use unistack_stack::{Device, Interface, ListenerHandle, TcpHandle, UdpHandle, UdpSocket};
+use unistack_stack::{Interface, ListenerHandle, TcpHandle, UdpHandle, UdpSocket};
 use unistack_tcp::{Config, RecvError, Socket, State};
 
 /// The zone served when none is given.
@@ -608,11 +608,6 @@ impl HttpGet {
         }
         self.length.is_some_and(|l| self.received >= l)
     }
-}
-
-/// Poll an interface and its device once; returns whether anything moved.
-pub fn poll(now: Duration, iface: &mut Interface<'static>, dev: &mut impl Device) -> bool {
-    iface.poll(now, dev)
 }
 
 /// The addresses the default run uses.

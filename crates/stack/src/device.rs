@@ -89,6 +89,22 @@ impl Queue {
             self.free.push(frame);
         }
     }
+
+    /// Lend the oldest frame to `f`, then recycle its buffer.
+    fn lend_rx<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let mut frame = self.frames.pop_front()?;
+        let r = f(&mut frame);
+        self.recycle(frame);
+        Some(r)
+    }
+
+    /// Lend a `len`-byte buffer to `f`, then queue it as a frame.
+    fn lend_tx<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let mut b = self.buffer(len);
+        let r = f(&mut b);
+        self.push(b);
+        r
+    }
 }
 
 /// A device whose transmitted frames come back as received frames.
@@ -117,10 +133,7 @@ impl Device for Loopback {
     }
 
     fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        let mut frame = self.queue.frames.pop_front()?;
-        let r = f(&mut frame);
-        self.queue.recycle(frame);
-        Some(r)
+        self.queue.lend_rx(f)
     }
 
     fn transmit<R>(
@@ -129,10 +142,7 @@ impl Device for Loopback {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        let mut b = self.queue.buffer(len);
-        let r = f(&mut b);
-        self.queue.push(b);
-        Some(r)
+        Some(self.queue.lend_tx(len, f))
     }
 }
 
@@ -197,10 +207,7 @@ impl Device for PipeEnd {
     }
 
     fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        let mut frame = self.queues.borrow_mut()[self.me].frames.pop_front()?;
-        let r = f(&mut frame);
-        self.queues.borrow_mut()[self.me].recycle(frame);
-        Some(r)
+        self.queues.borrow_mut()[self.me].lend_rx(f)
     }
 
     fn transmit<R>(
@@ -209,11 +216,7 @@ impl Device for PipeEnd {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        let other = 1 - self.me;
-        let mut b = self.queues.borrow_mut()[other].buffer(len);
-        let r = f(&mut b);
-        self.queues.borrow_mut()[other].push(b);
-        Some(r)
+        Some(self.queues.borrow_mut()[1 - self.me].lend_tx(len, f))
     }
 }
 

@@ -648,20 +648,13 @@ impl<'a> Core<'a> {
             next_hop_mtu: 0,
             quote,
         };
-        let reply = Ipv4Repr {
-            src_addr: self.cfg.addr.address(),
-            dst_addr: ip.src_addr,
-            protocol: Protocol::Icmp,
-            payload_len: icmp.buffer_len(),
-            ttl: self.cfg.ttl,
-            dscp: 0,
-            ecn: Default::default(),
-            ident: self.next_ident(),
-            dont_frag: false,
-            more_frags: false,
-            frag_offset: 0,
-            options: Ipv4Options::EMPTY,
-        };
+        let mut reply = self.ip_repr(
+            self.cfg.addr.address(),
+            ip.src_addr,
+            Protocol::Icmp,
+            icmp.buffer_len(),
+        );
+        reply.dont_frag = false;
         let mut out = vec![0u8; reply.buffer_len()];
         let (head, body) = out.split_at_mut(IP_HEADER);
         reply.emit(&mut Ipv4Packet::new_unchecked(head), &self.caps);
@@ -746,20 +739,8 @@ impl<'a> Core<'a> {
         protocol: Protocol,
         len: usize,
     ) -> Ipv4Repr<'static> {
-        Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            protocol,
-            payload_len: len,
-            ttl: self.cfg.ttl,
-            dscp: 0,
-            ecn: Default::default(),
-            ident: self.next_ident(),
-            dont_frag: true,
-            more_frags: false,
-            frag_offset: 0,
-            options: Ipv4Options::EMPTY,
-        }
+        let ident = self.next_ident();
+        ip_header(src, dst, protocol, len, self.cfg.ttl, ident)
     }
 
     // ----- egress -----
@@ -974,20 +955,7 @@ impl<'a> Core<'a> {
                 continue;
             }
             ident = ident.wrapping_add(1);
-            let ip = Ipv4Repr {
-                src_addr: t.src,
-                dst_addr: t.dst,
-                protocol: Protocol::Tcp,
-                payload_len: tcp_len,
-                ttl,
-                dscp: 0,
-                ecn: Default::default(),
-                ident,
-                dont_frag: true,
-                more_frags: false,
-                frag_offset: 0,
-                options: Ipv4Options::EMPTY,
-            };
+            let ip = ip_header(t.src, t.dst, Protocol::Tcp, tcp_len, ttl, ident);
             let ok = device.transmit(now, ETH_HEADER + IP_HEADER + tcp_len, |buf| {
                 let Ok(rest) = eth.emit(buf) else { return };
                 let (head, body) = rest.split_at_mut(IP_HEADER);
@@ -1015,5 +983,30 @@ impl<'a> Core<'a> {
             }
         }
         activity
+    }
+}
+
+/// The header of a datagram we originate: no options, DF set, DSCP 0, not-ECT.
+fn ip_header(
+    src: Ipv4Address,
+    dst: Ipv4Address,
+    protocol: Protocol,
+    payload_len: usize,
+    ttl: u8,
+    ident: u16,
+) -> Ipv4Repr<'static> {
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol,
+        payload_len,
+        ttl,
+        dscp: 0,
+        ecn: Default::default(),
+        ident,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+        options: Ipv4Options::EMPTY,
     }
 }

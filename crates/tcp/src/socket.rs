@@ -1359,7 +1359,7 @@ impl<'a> Socket<'a> {
         }
     }
 
-    fn process_data(&mut self, _now: Duration, seq: SeqNumber, payload: &[u8]) {
+    fn process_data(&mut self, now: Duration, seq: SeqNumber, payload: &[u8]) {
         // Trim to [RCV.NXT, RCV.ADV).
         let mut seq = seq;
         let mut data = payload;
@@ -1388,7 +1388,7 @@ impl<'a> Socket<'a> {
                 // Filling a hole, or every second full segment: ACK now (RFC 5681 4.2).
                 self.ack_now = true;
             } else if self.ack_at.is_none() {
-                self.ack_at = self.cfg.ack_delay().map(|d| _now + d);
+                self.ack_at = self.cfg.ack_delay().map(|d| now + d);
             }
         } else {
             if !self.asm.contains(offset, data.len()) {
@@ -1576,7 +1576,7 @@ impl<'a> Socket<'a> {
                 Some(Plan::syn(self.iss))
             }
             State::SynSent => None,
-            _ => self.plan_data(now).or_else(|| self.plan_ack(now)),
+            _ => self.plan_data(now).or_else(|| self.plan_ack()),
         }
     }
 
@@ -1663,7 +1663,7 @@ impl<'a> Socket<'a> {
         })
     }
 
-    fn plan_ack(&mut self, now: Duration) -> Option<Plan> {
+    fn plan_ack(&mut self) -> Option<Plan> {
         let ack_wanted = self.ack_now || self.window_update;
         if self.keepalive_due {
             self.keepalive_due = false;
@@ -1677,7 +1677,6 @@ impl<'a> Socket<'a> {
                 rexmit: false,
             });
         }
-        let _ = now;
         ack_wanted.then_some(Plan {
             seq: self.snd_nxt,
             len: 0,
