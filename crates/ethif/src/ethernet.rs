@@ -106,7 +106,7 @@ impl EthernetRepr {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than [`header_len`](Self::header_len).
-    #[inline]
+    #[inline(always)]
     pub fn emit<'a>(&self, buf: &'a mut [u8]) -> Result<&'a mut [u8], Error> {
         if buf.len() < self.header_len() {
             return Err(Error::BufferTooSmall);

@@ -325,7 +325,7 @@ impl<'a> Ipv4Repr<'a> {
     ///
     /// # Panics
     /// If the buffer is shorter than `header_len()` (a caller bug, never input-dependent).
-    #[inline]
+    #[inline(always)]
     pub fn emit<B: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut Ipv4Packet<B>,

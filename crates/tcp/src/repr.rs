@@ -182,7 +182,7 @@ impl<'a> TcpRepr<'a> {
     /// # Errors
     /// [`Error::BufferTooSmall`] if `buf` is shorter than the header plus `payload_len`, or
     /// the segment would exceed 65535 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn emit_header(
         &self,
         buf: &mut [u8],
@@ -195,7 +195,11 @@ impl<'a> TcpRepr<'a> {
         let total = hl + payload_len;
         let len = u16::try_from(total).map_err(|_| Error::BufferTooSmall)?;
         let seg_bytes = buf.get_mut(..total).ok_or(Error::BufferTooSmall)?;
-        let mut seg = TcpSegment::new_unchecked(&mut *seg_bytes);
+        // A fixed-size view: every setter's bounds check folds away at compile time.
+        let (fixed, options) = seg_bytes
+            .split_first_chunk_mut::<{ TcpHeader::SIZE }>()
+            .ok_or(Error::BufferTooSmall)?;
+        let mut seg = TcpSegment::new_unchecked(fixed);
         seg.set_src_port(self.src_port);
         seg.set_dst_port(self.dst_port);
         seg.set_seq_number(self.seq_number.0);
@@ -214,11 +218,13 @@ impl<'a> TcpRepr<'a> {
         seg.set_window(self.window_len);
         seg.set_checksum(0);
         seg.set_urgent(self.urgent.unwrap_or(0));
-        self.options.emit(seg.options_mut())?;
+        self.options.emit(options)?;
         if fill.tx() {
             let pseudo = checksum::pseudo_header(src, dst, Protocol::Tcp, len);
             let sum = checksum::add(pseudo, checksum::data(seg_bytes));
-            TcpSegment::new_unchecked(&mut *seg_bytes).set_checksum(!sum);
+            if let Some((fixed, _)) = seg_bytes.split_first_chunk_mut::<{ TcpHeader::SIZE }>() {
+                TcpSegment::new_unchecked(fixed).set_checksum(!sum);
+            }
         }
         Ok(total)
     }
