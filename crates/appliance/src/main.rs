@@ -7,8 +7,10 @@
 //! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR]
 //! ```
 //!
-//! The in-process link is an in-memory Ethernet cable (`PipeEnd`); the Xen netfront/netback
-//! link the issue describes replaces it once the stack has that device.
+//! The in-process link is Xen's: the appliance (domain 1, as a unikernel guest) drives a
+//! `Netfront` and the client (domain 0, the driver domain) a `Netback`, over netif rings and
+//! grant pages of an emulated hypervisor (`unistack_vchan::local`). The pcap records the
+//! client's side.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -16,7 +18,10 @@ use std::time::{Duration, Instant};
 use unistack_appliance::{APPLIANCE_IP, Appliance, CLIENT_IP, DnsClient, HttpGet, percentile};
 use unistack_ethif::MacAddress;
 use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
-use unistack_stack::{Interface, InterfaceConfig, PcapWriter, PipeEnd, Recorder};
+use unistack_stack::{
+    Interface, InterfaceConfig, NetConfig, Netback, Netfront, PcapWriter, Recorder,
+};
+use unistack_vchan::local::Hypervisor;
 
 const NAMES: [&str; 5] = [
     "www.example.com",
@@ -140,14 +145,20 @@ fn main() {
     );
     let mut app =
         Appliance::new(&mut server, vec![zone], a.dir.clone()).unwrap_or_else(|e| die(&e));
-    let (client_end, mut server_end) = PipeEnd::pair(1500, 4096);
+    let hv = Hypervisor::new();
+    let vif = "/local/domain/1/device/vif/0";
+    let mut server_end = Netfront::connect(hv.domain(1), 0, vif, NetConfig::default())
+        .unwrap_or_else(|e| die(&format!("netfront: {e}")));
+    let client_end = Netback::attach(hv.domain(0), 1, vif, ChecksumCaps::all())
+        .unwrap_or_else(|e| die(&format!("netback: {e}")))
+        .unwrap_or_else(|| die("netfront did not publish its rings"));
     let file = std::fs::File::create(&a.pcap).unwrap_or_else(|e| die(&format!("{}: {e}", a.pcap)));
     let pcap = PcapWriter::with_snaplen(std::io::BufWriter::new(file), 128)
         .unwrap_or_else(|e| die(&e.to_string()));
     let mut client_dev = Recorder::new(client_end, pcap);
 
     eprintln!(
-        "appliance {APPLIANCE_IP} (DNS :53, HTTP :80) and client {CLIENT_IP}, joined in-process"
+        "appliance {APPLIANCE_IP} (DNS :53, HTTP :80) on netfront, client {CLIENT_IP} on netback, in-process"
     );
     let start = Instant::now();
     let now = || Duration::from_nanos(start.elapsed().as_nanos() as u64);
@@ -225,7 +236,7 @@ fn main() {
         server.poll(t, &mut server_end);
         app.serve(&mut server);
     }
-    let (_, pcap) = client_dev.into_parts();
+    let (back_dev, pcap) = client_dev.into_parts();
     let frames = pcap.frames;
     let _ = pcap.into_inner();
 
@@ -259,6 +270,21 @@ fn main() {
         gbit,
         get.first_byte.unwrap_or_default(),
         if get.corrupt { "CORRUPT" } else { "verified" }
+    );
+    let (fs, bs) = (server_end.stats(), back_dev.stats());
+    let _ = writeln!(
+        o,
+        "netif: netfront sent {} and received {} frames ({} event notifications), netback sent {} and received {} ({} notifications){}",
+        fs.tx_frames,
+        fs.rx_frames,
+        fs.notifies,
+        bs.tx_frames,
+        bs.rx_frames,
+        bs.notifies,
+        match (server_end.error(), back_dev.error()) {
+            (None, None) => String::new(),
+            (f, b) => format!("; errors: front {f:?}, back {b:?}"),
+        }
     );
     let _ = writeln!(o, "pcap: {} ({} frames, headers only)", a.pcap, frames);
     if get.corrupt

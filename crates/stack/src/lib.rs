@@ -20,17 +20,19 @@
 //!   sockets with work — touched by a packet or the app, or whose deadline passed (a heap of
 //!   deadlines) — are visited on transmit: a poll costs what happened, not the socket count.
 //! - Devices: [`Loopback`], [`PipeEnd`] (an in-memory cable joining two interfaces) and
-//!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device);
-//!   with `std`, `TapDevice` (Linux) and `Recorder`, which writes any device's traffic as a
-//!   pcap capture.
+//!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device),
+//!   [`Netfront`] and [`Netback`] (Xen's paravirtual network device and its peer, over the
+//!   netif rings and grant pages of `unistack-vchan`, in one process or across processes:
+//!   see [`netfront`]); with `std`, `TapDevice` (Linux) and `Recorder`, which writes any
+//!   device's traffic as a pcap capture.
 //!
 //! # Features
 //! The core needs `alloc` (socket tables, ARP-queued packets). `std` (default) adds nothing
 //! yet beyond the dependencies' own.
 //!
 //! # Not supported yet
-//! `IFF_VNET_HDR` offload and batching on the TAP device, netfront/netback, the DNS client
-//! socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
+//! `IFF_VNET_HDR` offload and batching on the TAP device, netif scatter-gather/GSO and
+//! multi-queue, the DNS client socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -40,6 +42,7 @@ extern crate std;
 
 mod device;
 mod iface;
+pub mod netfront;
 #[cfg(feature = "std")]
 mod pcap;
 #[cfg(all(feature = "std", target_os = "linux"))]
@@ -50,6 +53,7 @@ pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
 };
+pub use netfront::{NetConfig, NetStats, Netback, Netfront};
 #[cfg(feature = "std")]
 pub use pcap::{PcapWriter, Recorder};
 #[cfg(all(feature = "std", target_os = "linux"))]
