@@ -351,7 +351,9 @@ impl<B: Grants + Events + Store> Netfront<B> {
                 .into());
             }
             let got = match result {
-                RxResult::Data { offset, len } if usize::from(len) >= MIN_FRAME => {
+                RxResult::Data { offset, len }
+                    if (MIN_FRAME..=self.config.mtu + MIN_FRAME).contains(&usize::from(len)) =>
+                {
                     let len = usize::from(len);
                     let dst = self.frame.get_mut(..len).ok_or(Error::InvalidArgument)?;
                     let page = self.rx_pages.get(i).ok_or(Error::InvalidArgument)?;
