@@ -310,7 +310,10 @@ fn serve_tap(
     let cidr = Ipv4Cidr::new(addr, prefix.parse().unwrap_or_else(|_| die("bad prefix")))
         .unwrap_or_else(|| die("bad prefix"));
     let mut dev =
-        unistack_stack::TapDevice::open(tap, 1500).unwrap_or_else(|e| die(&format!("{tap}: {e}")));
+        // Offloads (IFF_VNET_HDR, TSO) when the kernel grants them, a plain TAP otherwise.
+        unistack_stack::TapDevice::open_offload(tap, 1500)
+            .or_else(|_| unistack_stack::TapDevice::open(tap, 1500))
+            .unwrap_or_else(|e| die(&format!("{tap}: {e}")));
     let o = addr.octets();
     let mut iface = iface([2, 0, 0, 0x5e, o[2], o[3]], cidr, secret(3));
     let mut app = Appliance::new(&mut iface, vec![zone], dir).unwrap_or_else(|e| die(&e));

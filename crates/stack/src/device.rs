@@ -19,6 +19,19 @@ pub struct DeviceCaps {
     pub checksum: ChecksumCaps,
     /// Frames handled per direction per poll, at most.
     pub max_burst: usize,
+    /// TCP segmentation offload: the largest IP packet [`Device::transmit_tso`] takes (its
+    /// TCP payload is cut into MSS-sized segments by the device), or 0 without TSO. Frames the
+    /// device *receives* may then also be this large (the kernel coalesces them).
+    pub tso_max: usize,
+}
+
+/// How a device should cut an oversized TCP segment handed to [`Device::transmit_tso`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tso {
+    /// Payload bytes per segment on the wire (the connection's MSS, options excluded).
+    pub mss: u16,
+    /// Bytes of Ethernet, IPv4 and TCP headers (with options) in front of the payload.
+    pub header_len: u16,
 }
 
 impl Default for DeviceCaps {
@@ -27,6 +40,7 @@ impl Default for DeviceCaps {
             mtu: 1500,
             checksum: ChecksumCaps::all(),
             max_burst: 64,
+            tso_max: 0,
         }
     }
 }
@@ -49,6 +63,22 @@ pub trait Device {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R>;
+
+    /// Like [`transmit`](Self::transmit), for an Ethernet/IPv4/TCP frame of up to
+    /// [`DeviceCaps::tso_max`] bytes (plus the Ethernet header) that the device cuts into
+    /// segments of `tso.mss` payload bytes, each with the same headers adjusted (TSO). The
+    /// frame arrives with its IPv4 and TCP checksums computed over the whole. Called only when
+    /// `caps().tso_max > 0`; the default sends nothing.
+    fn transmit_tso<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        tso: Tso,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let _ = (now, len, tso, f);
+        None
+    }
 }
 
 /// Frames queued in memory, with buffers recycled (no allocation in steady state).
@@ -298,9 +328,33 @@ impl<D: Device> FaultInjector<D> {
     }
 }
 
+/// Transmit faults apply frame by frame as on a wire, so with any of them set the wrapper
+/// turns TSO off; with only receive corruption, TSO segments pass through untouched.
 impl<D: Device> Device for FaultInjector<D> {
     fn caps(&self) -> DeviceCaps {
-        self.inner.caps()
+        let f = self.faults;
+        let inner = self.inner.caps();
+        DeviceCaps {
+            tso_max: if f.drop_ppm | f.duplicate_ppm | f.reorder_ppm == 0 {
+                inner.tso_max
+            } else {
+                0
+            },
+            ..inner
+        }
+    }
+
+    fn transmit_tso<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        tso: Tso,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        if self.caps().tso_max == 0 {
+            return None;
+        }
+        self.inner.transmit_tso(now, len, tso, f)
     }
 
     fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {

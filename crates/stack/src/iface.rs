@@ -18,7 +18,7 @@ use unistack_tcp::{
     FourTuple, IsnKey, ListenOutcome, Listener, Outcome, Socket, TcpRepr, TcpSegment, reset_for,
 };
 
-use crate::device::Device;
+use crate::device::{Device, Tso};
 use crate::udp::UdpSocket;
 
 /// Static interface settings.
@@ -419,7 +419,7 @@ impl<'a> Interface<'a> {
             activity = true;
         }
         self.reasm.handle_timeout(now);
-        activity |= self.core.egress(now, device, caps.mtu);
+        activity |= self.core.egress(now, device, caps.mtu, caps.tso_max);
         activity
     }
 
@@ -770,7 +770,13 @@ impl<'a> Core<'a> {
         sent
     }
 
-    fn egress(&mut self, now: Duration, device: &mut impl Device, mtu: usize) -> bool {
+    fn egress(
+        &mut self,
+        now: Duration,
+        device: &mut impl Device,
+        mtu: usize,
+        tso_max: usize,
+    ) -> bool {
         let mut activity = false;
         self.flush_arp(now, device, &mut activity);
         // Packets whose next hop just resolved, or did not.
@@ -856,7 +862,7 @@ impl<'a> Core<'a> {
             if let Some(d) = self.is_dirty.get_mut(i) {
                 *d = false;
             }
-            activity |= self.egress_socket(now, device, mtu, i);
+            activity |= self.egress_socket(now, device, mtu, tso_max, i);
         }
         // Keep the newly marked (e.g. by an ARP answer) and reuse the allocation.
         let mut dirty = dirty;
@@ -920,6 +926,7 @@ impl<'a> Core<'a> {
         now: Duration,
         device: &mut impl Device,
         mtu: usize,
+        tso_max: usize,
         i: usize,
     ) -> bool {
         let Some(Some(sock)) = self.tcp.get(i) else {
@@ -947,22 +954,45 @@ impl<'a> Core<'a> {
         let Some(Some(sock)) = self.tcp.get_mut(i) else {
             return false;
         };
+        // With TSO, new data leaves in segments of up to the device's limit (headers: IPv4
+        // 20 bytes, TCP at most 60), which the device cuts into MSS-sized ones.
+        let mss = sock.send_mss();
+        let tso = tso_max
+            .min(usize::from(u16::MAX))
+            .saturating_sub(IP_HEADER + 60);
+        sock.set_segment_limit(u16::try_from(tso).unwrap_or(0));
         while let Some(t) = sock.poll_transmit(now) {
             let tcp_len = t.repr.buffer_len();
-            if IP_HEADER + tcp_len > mtu {
+            let len = ETH_HEADER + IP_HEADER + tcp_len;
+            let emit = |buf: &mut [u8]| {
+                let Ok(rest) = eth.emit(buf) else { return };
+                let (head, body) = rest.split_at_mut(IP_HEADER);
+                ip_header(
+                    t.src,
+                    t.dst,
+                    Protocol::Tcp,
+                    tcp_len,
+                    ttl,
+                    ident.wrapping_add(1),
+                )
+                .emit(&mut Ipv4Packet::new_unchecked(head), &caps);
+                // The one copy on the send path: send buffer → device buffer.
+                let _ = t.repr.emit(body, t.src, t.dst, caps.tcp);
+            };
+            let ok = if IP_HEADER + tcp_len <= mtu {
+                device.transmit(now, len, emit)
+            } else if IP_HEADER + tcp_len <= tso_max {
+                let tso = Tso {
+                    mss: u16::try_from(mss).unwrap_or(u16::MAX),
+                    header_len: (len - t.repr.payload.len()) as u16,
+                };
+                device.transmit_tso(now, len, tso, emit)
+            } else {
                 // The socket's MSS is derived from the same MTU; never happens unless
                 // misconfigured. Drop rather than fragment TCP.
                 continue;
-            }
+            };
             ident = ident.wrapping_add(1);
-            let ip = ip_header(t.src, t.dst, Protocol::Tcp, tcp_len, ttl, ident);
-            let ok = device.transmit(now, ETH_HEADER + IP_HEADER + tcp_len, |buf| {
-                let Ok(rest) = eth.emit(buf) else { return };
-                let (head, body) = rest.split_at_mut(IP_HEADER);
-                ip.emit(&mut Ipv4Packet::new_unchecked(head), &caps);
-                // The one copy on the send path: send buffer → device buffer.
-                let _ = t.repr.emit(body, t.src, t.dst, caps.tcp);
-            });
             if ok.is_none() {
                 break;
             }

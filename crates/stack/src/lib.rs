@@ -23,7 +23,9 @@
 //!   [`FaultInjector`] (seeded drop, duplication, reordering, corruption around any device),
 //!   [`Netfront`] and [`Netback`] (Xen's paravirtual network device and its peer, over the
 //!   netif rings and grant pages of `unistack-vchan`, in one process or across processes:
-//!   see [`netfront`]); with `std`, `TapDevice` (Linux) and `Recorder`, which writes any
+//!   see [`netfront`]); with `std`, `TapDevice` (Linux; with `IFF_VNET_HDR`, checksum
+//!   offload and TSO on request, so TCP crosses it in segments of up to 64 KiB both ways) and
+//!   `Recorder`, which writes any
 //!   device's traffic as a pcap capture.
 //!
 //! # Features
@@ -31,7 +33,7 @@
 //! yet beyond the dependencies' own.
 //!
 //! # Not supported yet
-//! `IFF_VNET_HDR` offload and batching on the TAP device, netif scatter-gather/GSO and
+//! Batched (several frames per system call) TAP I/O, netif scatter-gather/GSO and
 //! multi-queue, the DNS client socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -49,7 +51,7 @@ mod pcap;
 mod tap;
 mod udp;
 
-pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd};
+pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd, Tso};
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
 };
@@ -57,5 +59,5 @@ pub use netfront::{NetConfig, NetStats, Netback, Netfront};
 #[cfg(feature = "std")]
 pub use pcap::{PcapWriter, Recorder};
 #[cfg(all(feature = "std", target_os = "linux"))]
-pub use tap::TapDevice;
+pub use tap::{TapDevice, TapStats, VirtioNetHdr};
 pub use udp::{Datagram, UdpError, UdpSocket};

@@ -114,6 +114,7 @@ impl NetConfig {
             mtu: self.mtu,
             checksum: self.checksum,
             max_burst: self.max_burst,
+            tso_max: 0,
         }
     }
 
@@ -528,6 +529,7 @@ impl<B: Grants + Events + Store> Netback<B> {
                 mtu,
                 checksum,
                 max_burst: 64,
+                tso_max: 0,
             },
             stats: NetStats::default(),
             error: None,

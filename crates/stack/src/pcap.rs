@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use core::time::Duration;
 
-use crate::device::{Device, DeviceCaps};
+use crate::device::{Device, DeviceCaps, Tso};
 
 /// Writes the classic pcap format (microsecond timestamps, Ethernet link type).
 #[derive(Debug)]
@@ -124,6 +124,23 @@ impl<D: Device, W: Write> Device for Recorder<D, W> {
     ) -> Option<R> {
         let pcap = &mut self.pcap;
         self.inner.transmit(now, len, |buf| {
+            let r = f(buf);
+            pcap.record(now, buf);
+            r
+        })
+    }
+
+    /// Recorded as the one large frame the stack handed over (as `tcpdump` on a Linux
+    /// interface with TSO shows it).
+    fn transmit_tso<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        tso: Tso,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let pcap = &mut self.pcap;
+        self.inner.transmit_tso(now, len, tso, |buf| {
             let r = f(buf);
             pcap.record(now, buf);
             r

@@ -291,6 +291,8 @@ pub struct Socket<'a> {
     snd_wl2: SeqNumber,
     snd_shift: u8,
     send_mss: usize,
+    /// Largest new-data payload per segment when the device segments (TSO); 0: one MSS.
+    seg_limit: u16,
     /// The app closed its side: a FIN follows the data.
     fin_queued: bool,
     /// The FIN's sequence number, once sent.
@@ -383,6 +385,7 @@ impl<'a> Socket<'a> {
             snd_wl2: SeqNumber(0),
             snd_shift: 0,
             send_mss: usize::from(DEFAULT_MSS),
+            seg_limit: 0,
             fin_queued: false,
             fin_seq: None,
             syn_sent: false,
@@ -512,6 +515,14 @@ impl<'a> Socket<'a> {
     /// The MSS used for sending.
     pub fn send_mss(&self) -> usize {
         self.send_mss
+    }
+
+    /// Let segments of new data carry up to `bytes` of payload, for a device that cuts them
+    /// into [`send_mss`](Self::send_mss)-sized segments itself (TCP segmentation offload).
+    /// Limits below the MSS, and 0 (the default), mean one MSS. Retransmissions, window
+    /// probes and the sender-side silly-window rules stay per MSS.
+    pub fn set_segment_limit(&mut self, bytes: u16) {
+        self.seg_limit = bytes;
     }
 
     /// SND.UNA: the oldest unacknowledged sequence number.
@@ -1629,8 +1640,9 @@ impl<'a> Socket<'a> {
         };
         let cwnd_room = (self.cc.window() + limited).saturating_sub(self.pipe());
         let offset = (self.snd_nxt - self.data_base()).max(0) as usize;
-        let run = self.tx.peek(offset, mss).len();
-        let mut len = unsent.min(mss).min(wnd_room).min(cwnd_room).min(run);
+        let seg = mss.max(usize::from(self.seg_limit));
+        let run = self.tx.peek(offset, seg).len();
+        let mut len = unsent.min(seg).min(wnd_room).min(cwnd_room).min(run);
         if len == 0 && unsent > 0 && self.probe_due && self.outstanding() == 0 {
             // Zero-window probe: one byte past the window (RFC 9293 3.8.6.1).
             len = 1;
@@ -1643,6 +1655,11 @@ impl<'a> Socket<'a> {
                 self.arm_rto(now);
             }
             return None;
+        }
+        if len > mss && len < unsent.min(run) {
+            // A window-limited super-segment: whole MSS pieces only, as Linux's TSO split
+            // point does, so the device does not cut a runt.
+            len -= len % mss;
         }
         if len < mss && len < unsent.min(run) && !fin {
             // Window- or congestion-limited fragment: wait for a full segment unless it

@@ -131,3 +131,53 @@ fn handshake_transfer_and_orderly_close() {
     assert_eq!(c.state(), State::Closed);
     assert!(c.srtt().is_some());
 }
+
+/// With a segment limit (TSO), new data leaves in segments of up to the limit (a fraction of
+/// the count at one MSS each), the peer takes them as they are, and the stream arrives intact.
+#[test]
+fn segment_limit_sends_large_segments_in_mss_multiples() {
+    let (mut client, mut server, mut now) = connected_pair(Config::default());
+    let mss = client.send_mss();
+    client.set_segment_limit(60_000);
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7) as u8).collect();
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 70_000];
+    let (mut largest, mut segments, mut odd) = (0, 0, 0);
+    for _ in 0..10_000 {
+        sent += client.send_slice(&data[sent..]).unwrap();
+        while let Some(t) = client.poll_transmit(now) {
+            let n = t.repr.payload.len();
+            largest = largest.max(n);
+            let len = t.repr.emit(&mut buf, t.src, t.dst, Checksum::Both).unwrap();
+            let (src, dst) = (t.src, t.dst);
+            assert!(n <= 60_000);
+            segments += usize::from(n > 0);
+            // A large segment is cut at an MSS multiple when the window or congestion
+            // window limits it; otherwise it ends at the queued data or the buffer's wrap.
+            odd += usize::from(n > mss && n % mss != 0);
+            let repr = TcpRepr::parse_bytes(&buf[..len], src, dst, Checksum::Both).unwrap();
+            server.handle_segment(now, src, dst, &repr);
+        }
+        let mut chunk = [0u8; 65536];
+        while let Ok(k) = server.recv_slice(&mut chunk) {
+            if k == 0 {
+                break;
+            }
+            got.extend_from_slice(&chunk[..k]);
+        }
+        pump(now, &mut server, &mut client);
+        if got.len() == data.len() {
+            break;
+        }
+        now += Duration::from_millis(1);
+    }
+    assert!(got == data, "stream differs ({} of {} bytes)", got.len(), data.len());
+    assert!(largest > 4 * mss, "largest segment {largest} bytes (MSS {mss})");
+    assert!(
+        segments * mss * 3 < data.len(),
+        "{segments} data segments for {} bytes (MSS {mss})",
+        data.len()
+    );
+    assert!(odd * 2 <= segments, "{odd} of {segments} large segments not MSS multiples");
+}

@@ -15,9 +15,12 @@
 //!
 //! - `--faults drop=PPM,dup=PPM,reorder=PPM,corrupt=PPM`: wrap the device in a
 //!   [`FaultInjector`].
+//! - `--offload`: open the TAP with `IFF_VNET_HDR`, checksum offload and TSO (64 KiB TCP
+//!   segments both ways; see `TapDevice::open_offload`).
 //!
 //! Prints `ready` when the device is open. Exits after `--seconds` (default 60), printing the
-//! fault counts.
+//! fault counts and the device's counters (`tap TapStats {..}`, also printed after each
+//! `sink` and `sent` line and when a source connection ends).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -45,6 +48,7 @@ fn main() {
     let (mut tap, mut ip, mut seconds, mut source_bytes) = (None, None, 60u64, 0usize);
     let (mut send_to, mut bytes) = (None, 0usize);
     let mut faults = Faults::default();
+    let mut offload = false;
     while let Some(a) = args.next() {
         let mut v = || {
             args.next()
@@ -59,6 +63,7 @@ fn main() {
             }
             "--send-to" => send_to = Some(v()),
             "--bytes" => bytes = v().parse().unwrap_or_else(|_| die("bad --bytes")),
+            "--offload" => offload = true,
             "--faults" => {
                 for kv in v().split(',') {
                     let (k, n) = kv
@@ -86,7 +91,12 @@ fn main() {
     let prefix: u8 = prefix.parse().unwrap_or_else(|_| die("bad prefix"));
     let cidr = Ipv4Cidr::new(addr, prefix).unwrap_or_else(|| die("bad prefix"));
 
-    let tapdev = TapDevice::open(&tap, 1500).unwrap_or_else(|e| die(&format!("open {tap}: {e}")));
+    let tapdev = if offload {
+        TapDevice::open_offload(&tap, 1500)
+    } else {
+        TapDevice::open(&tap, 1500)
+    }
+    .unwrap_or_else(|e| die(&format!("open {tap}: {e}")));
     let mut dev = FaultInjector::new(tapdev, faults, u64::from(std::process::id()));
     let mut secret = [0u8; 16];
     let t = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
@@ -140,7 +150,12 @@ fn main() {
             0,
         )
     });
+    let mut report = false;
     while start.elapsed() < Duration::from_secs(seconds) {
+        if std::mem::take(&mut report) {
+            println!("tap {:?}", dev.inner().stats());
+            let _ = std::io::stdout().flush();
+        }
         let t = now();
         let busy = iface.poll(t, &mut dev);
         while let Some(h) = iface.tcp_accept(sink) {
@@ -163,6 +178,7 @@ fn main() {
                     Err(RecvError::Finished) => {
                         println!("sink {n} {hash:016x}");
                         let _ = std::io::stdout().flush();
+                        report = true;
                         s.close();
                         return false;
                     }
@@ -170,7 +186,9 @@ fn main() {
                 }
             }
         });
+        let before = sources.len();
         sources.retain_mut(|(h, sent)| fill(&mut iface, *h, sent, source_bytes));
+        report |= sources.len() < before;
         if let Some((h, sent)) = client.as_mut()
             && !fill(&mut iface, *h, sent, bytes)
         {
@@ -179,6 +197,7 @@ fn main() {
                 println!("sent {sent}");
                 let _ = std::io::stdout().flush();
                 client = None;
+                report = true;
             }
         }
         if !busy {
@@ -186,6 +205,7 @@ fn main() {
         }
     }
     println!("faults {:?}", dev.stats());
+    println!("tap {:?}", dev.inner().stats());
 }
 
 /// Send the pattern up to `total`, then close; false once closed and everything is sent.
