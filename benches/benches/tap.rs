@@ -1,0 +1,592 @@
+//! TCP throughput over a Linux TAP device, both ways, between Linux's own TCP and a user-space
+//! stack: unistack with `IFF_VNET_HDR` offloads (TSO both ways), unistack on a plain TAP (one
+//! system call per frame), smoltcp 0.14 on a plain TAP (its `TunTapInterface`), and, as the
+//! reference, Linux to Linux over a veth pair. Then the same with 1% random loss both ways
+//! (nftables `numgen random` drop rules on the Linux side).
+//!
+//! Needs root, `ip` and `nft`: every contender lives in network namespaces the bench creates
+//! (addresses from 192.0.2.0/24 and 198.51.100.0/24, no route out) and deletes. The user-space
+//! stacks and the Linux peers are child processes (this binary, re-executed inside a namespace
+//! with `ip netns exec`); the Linux peer times each transfer from its first byte to the
+//! stream's end and checks the bytes. `cargo bench -p unistack-benches --bench tap` moves
+//! `UNISTACK_TAP_MIB` (default 128) MiB per transfer, `UNISTACK_TAP_ROUNDS` (default 5)
+//! rounds, contenders interleaved; `cargo test --benches` runs one 2 MiB round (the smoke
+//! run) and prints SKIPPED without root or the tools.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const ROLE: &str = "UNISTACK_TAP_BENCH_ROLE";
+const MIB: usize = 1 << 20;
+const BUF: usize = 1 << 20;
+const SINK: u16 = 9000;
+const SOURCE: u16 = 9001;
+const STACK_IP: [u8; 4] = [192, 0, 2, 2];
+const LINUX_IP: &str = "192.0.2.1";
+const TAP: &str = "usbench0";
+
+fn pattern(i: usize) -> u8 {
+    (i.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"))
+}
+
+// ---------------------------------------------------------------- children
+
+/// The services both user-space stacks run: 9000 reads a stream to its end (then closes),
+/// 9001 sends `bytes` of the pattern (then closes). Linux's side checks and times.
+fn unistack_child(offload: bool, bytes: usize) {
+    use unistack_ethif::MacAddress;
+    use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
+    use unistack_stack::{Interface, InterfaceConfig, TapDevice, TcpHandle};
+    use unistack_tcp::{Config, RecvError, Socket};
+
+    let mut dev = if offload {
+        TapDevice::open_offload(TAP, 1500)
+    } else {
+        TapDevice::open(TAP, 1500)
+    }
+    .expect("open the TAP");
+    let sock = || Socket::new(vec![0u8; BUF], vec![0u8; BUF], Config::default());
+    let [a0, a1, a2, a3] = STACK_IP;
+    let ip = Ipv4Address::new(a0, a1, a2, a3);
+    let mut iface = Interface::new(
+        InterfaceConfig {
+            mac: MacAddress([2, 0, 0, 0, 0, 2]),
+            addr: Ipv4Cidr::new(ip, 24).expect("cidr"),
+            gateway: None,
+            ttl: 64,
+            icmp_error_rate: 100,
+            secret: [7; 16],
+        },
+        ChecksumCaps::all(),
+    );
+    let sink = iface
+        .tcp_listen(SINK, 8, vec![sock(), sock()], Config::default())
+        .expect("listen");
+    let source = iface
+        .tcp_listen(SOURCE, 8, vec![sock(), sock()], Config::default())
+        .expect("listen");
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let start = Instant::now();
+    let (mut sinks, mut sources): (Vec<TcpHandle>, Vec<(TcpHandle, usize)>) = (vec![], vec![]);
+    while start.elapsed() < Duration::from_secs(1800) {
+        let now = start.elapsed();
+        let busy = iface.poll(now, &mut dev);
+        while let Some(h) = iface.tcp_accept(sink) {
+            sinks.push(h);
+            iface.tcp_replenish(sink, sock());
+        }
+        while let Some(h) = iface.tcp_accept(source) {
+            sources.push((h, 0));
+            iface.tcp_replenish(source, sock());
+        }
+        sinks.retain(|&h| {
+            let Some(s) = iface.tcp(h) else { return false };
+            loop {
+                match s.recv_with(|d| d.len()) {
+                    Ok(0) => return true,
+                    Ok(_) => {}
+                    Err(RecvError::Finished) => {
+                        s.close();
+                        return false;
+                    }
+                    Err(_) => return false,
+                }
+            }
+        });
+        sources.retain_mut(|(h, sent)| {
+            let Some(s) = iface.tcp(*h) else { return false };
+            while *sent < bytes {
+                let Ok(n) = s.send_with(|buf| {
+                    let n = buf.len().min(bytes - *sent);
+                    for (i, b) in buf[..n].iter_mut().enumerate() {
+                        *b = pattern(*sent + i);
+                    }
+                    n
+                }) else {
+                    return false;
+                };
+                if n == 0 {
+                    break;
+                }
+                *sent += n;
+            }
+            if *sent == bytes && s.may_send() {
+                s.close();
+            }
+            s.is_open()
+        });
+        if !busy {
+            let wait = iface
+                .poll_at()
+                .map_or(Duration::from_millis(1), |t| t.saturating_sub(now));
+            dev.wait(wait.min(Duration::from_millis(1)));
+        }
+    }
+}
+
+fn smoltcp_child(bytes: usize) {
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::phy::{Medium, TunTapInterface, wait as phy_wait};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Instant as SInstant;
+    use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
+    use std::os::fd::AsRawFd;
+
+    let mut dev = TunTapInterface::new(TAP, Medium::Ethernet).expect("open the TAP");
+    let fd = dev.as_raw_fd();
+    let cfg = Config::new(EthernetAddress([2, 0, 0, 0, 0, 2]).into());
+    let mut iface = Interface::new(cfg, &mut dev, SInstant::now());
+    iface.update_ip_addrs(|a| {
+        let [a0, a1, a2, a3] = STACK_IP;
+        a.push(IpCidr::new(IpAddress::v4(a0, a1, a2, a3), 24))
+            .expect("address");
+    });
+    let new_sock = || {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; BUF]),
+            tcp::SocketBuffer::new(vec![0; BUF]),
+        )
+    };
+    let mut sockets = SocketSet::new(vec![]);
+    let sink = sockets.add(new_sock());
+    let source = sockets.add(new_sock());
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let start = Instant::now();
+    let mut sent = 0usize;
+    while start.elapsed() < Duration::from_secs(1800) {
+        let now = SInstant::now();
+        iface.poll(now, &mut dev, &mut sockets);
+        {
+            let s = sockets.get_mut::<tcp::Socket>(sink);
+            if !s.is_open() {
+                s.listen(SINK).expect("listen");
+            }
+            while s.can_recv() {
+                if s.recv(|d| (d.len(), ())).is_err() {
+                    break;
+                }
+            }
+            if s.state() == tcp::State::CloseWait {
+                s.close();
+            }
+        }
+        {
+            let s = sockets.get_mut::<tcp::Socket>(source);
+            if !s.is_open() {
+                s.listen(SOURCE).expect("listen");
+                sent = 0;
+            }
+            while s.can_send() && sent < bytes {
+                let n = s
+                    .send(|buf| {
+                        let n = buf.len().min(bytes - sent);
+                        for (i, b) in buf[..n].iter_mut().enumerate() {
+                            *b = pattern(sent + i);
+                        }
+                        (n, n)
+                    })
+                    .unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                sent += n;
+            }
+            if sent == bytes && s.may_send() && s.send_queue() == 0 {
+                s.close();
+            }
+            if matches!(s.state(), tcp::State::TimeWait) {
+                s.abort();
+            }
+        }
+        let delay = iface.poll_delay(SInstant::now(), &sockets);
+        let delay = delay.map_or(smoltcp::time::Duration::from_millis(1), |d| {
+            d.min(smoltcp::time::Duration::from_millis(1))
+        });
+        let _ = phy_wait(fd, Some(delay));
+    }
+}
+
+/// Linux's own TCP on both ends (the veth reference): the same two services.
+fn linux_server_child(bytes: usize) {
+    let sink = TcpListener::bind(("0.0.0.0", SINK)).expect("bind");
+    let source = TcpListener::bind(("0.0.0.0", SOURCE)).expect("bind");
+    std::thread::spawn(move || {
+        for s in sink.incoming().map_while(Result::ok) {
+            let mut s = s;
+            let mut buf = vec![0u8; 1 << 16];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    });
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let data: Vec<u8> = (0..bytes).map(pattern).collect();
+    for s in source.incoming().map_while(Result::ok) {
+        let mut s = s;
+        let _ = s.write_all(&data);
+    }
+}
+
+/// The Linux peer: send `bytes` to the sink, or read the source to its end; print the time
+/// from the first byte to the end of the stream.
+fn linux_peer_child(addr: &str, send: bool, bytes: usize) {
+    let mut s = TcpStream::connect((addr, if send { SINK } else { SOURCE })).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(300))).ok();
+    let t;
+    if send {
+        let data: Vec<u8> = (0..bytes).map(pattern).collect();
+        t = Instant::now();
+        s.write_all(&data).expect("send");
+        s.shutdown(Shutdown::Write).expect("shutdown");
+        // The stack closes after reading everything: its FIN marks the end.
+        let mut b = [0u8; 64];
+        while matches!(s.read(&mut b), Ok(n) if n > 0) {}
+    } else {
+        // Compared against the pattern with memcmp, so checking costs far less than moving.
+        let want: Vec<u8> = (0..bytes).map(pattern).collect();
+        let mut buf = vec![0u8; 1 << 18];
+        let mut n = s.read(&mut buf).expect("read");
+        t = Instant::now();
+        let mut got = 0usize;
+        while n > 0 {
+            let end = (got + n).min(bytes);
+            assert!(
+                got + n <= bytes && buf[..n] == want[got..end],
+                "bytes {got}..{} differ",
+                got + n
+            );
+            got += n;
+            n = s.read(&mut buf).expect("read");
+        }
+        assert_eq!(got, bytes, "stream length");
+    }
+    println!("elapsed_ns {}", t.elapsed().as_nanos());
+}
+
+// ---------------------------------------------------------------- the parent
+
+fn sh(ns: Option<&str>, cmd: &str) -> bool {
+    let mut c = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "sh", "-c", cmd]);
+            c
+        }
+        None => {
+            let mut c = Command::new("sh");
+            c.args(["-c", cmd]);
+            c
+        }
+    };
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn skip_reason() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("needs root (network namespaces, TAP devices)".into());
+    }
+    for tool in ["ip", "nft"] {
+        if !sh(None, &format!("command -v {tool}")) {
+            return Some(format!("needs `{tool}`"));
+        }
+    }
+    None
+}
+
+struct Ns(String);
+
+impl Ns {
+    fn new(tag: &str) -> Ns {
+        let name = format!("usb-{tag}-{}", std::process::id());
+        let _ = sh(None, &format!("ip netns del {name}"));
+        assert!(
+            sh(None, &format!("ip netns add {name}")),
+            "ip netns add {name}"
+        );
+        assert!(sh(Some(&name), "ip link set lo up"));
+        Ns(name)
+    }
+
+    /// A child of this binary inside the namespace, in `role`.
+    fn spawn(&self, role: &str, vars: &[(&str, String)]) -> Child {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0])
+            .arg(std::env::current_exe().expect("exe"))
+            .env(ROLE, role)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.spawn().expect("spawn")
+    }
+
+    fn loss(&self, percent: u32) {
+        assert!(sh(
+            Some(&self.0),
+            &format!(
+                "nft add table inet loss && \
+                 nft add chain inet loss in '{{ type filter hook input priority 0; }}' && \
+                 nft add chain inet loss out '{{ type filter hook output priority 0; }}' && \
+                 nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt {percent} drop && \
+                 nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt {percent} drop"
+            )
+        ));
+    }
+
+    fn no_loss(&self) {
+        let _ = sh(Some(&self.0), "nft delete table inet loss");
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = sh(None, &format!("ip netns del {}", self.0));
+    }
+}
+
+/// Wait for a child's `ready` line.
+fn ready(child: &mut Child) {
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) if l == "ready" => return,
+            Ok(_) => {}
+            Err(_) => panic!("a bench child did not start"),
+        }
+    }
+}
+
+/// One contender: a namespace where Linux reaches the stack at `addr`, and the stack's child.
+struct Setup {
+    name: &'static str,
+    ns: Vec<Ns>,
+    peer_ns: usize,
+    addr: String,
+    child: Child,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tap_setup(name: &'static str, tag: &str, role: &str, bytes: usize) -> Setup {
+    let ns = Ns::new(tag);
+    let mut child = ns.spawn(role, &[("UNISTACK_TAP_BYTES", bytes.to_string())]);
+    ready(&mut child);
+    assert!(sh(
+        Some(&ns.0),
+        &format!("ip addr add {LINUX_IP}/24 dev {TAP} && ip link set {TAP} up")
+    ));
+    Setup {
+        name,
+        ns: vec![ns],
+        peer_ns: 0,
+        addr: "192.0.2.2".into(),
+        child,
+    }
+}
+
+fn veth_setup(bytes: usize) -> Setup {
+    let (a, b) = (Ns::new("va"), Ns::new("vb"));
+    assert!(sh(
+        None,
+        &format!(
+            "ip link add usbva type veth peer name usbvb && \
+             ip link set usbva netns {} && ip link set usbvb netns {} && \
+             ip -n {} addr add 198.51.100.1/24 dev usbva && ip -n {} link set usbva up && \
+             ip -n {} addr add 198.51.100.2/24 dev usbvb && ip -n {} link set usbvb up",
+            a.0, b.0, a.0, a.0, b.0, b.0
+        )
+    ));
+    let mut child = b.spawn("linux-server", &[("UNISTACK_TAP_BYTES", bytes.to_string())]);
+    ready(&mut child);
+    Setup {
+        name: "Linux ↔ Linux over veth",
+        ns: vec![a, b],
+        peer_ns: 0,
+        addr: "198.51.100.2".into(),
+        child,
+    }
+}
+
+/// Time one transfer; `None` if it failed or took longer than `limit`.
+fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<Duration> {
+    let mut c = s.ns[s.peer_ns].spawn(
+        "linux-peer",
+        &[
+            ("UNISTACK_TAP_ADDR", s.addr.clone()),
+            ("UNISTACK_TAP_SEND", u8::from(send).to_string()),
+            ("UNISTACK_TAP_BYTES", bytes.to_string()),
+        ],
+    );
+    let out = c.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(out).read_to_string(&mut s);
+        let _ = tx.send(s);
+    });
+    let text = match rx.recv_timeout(limit) {
+        Ok(t) => t,
+        Err(_) => {
+            let _ = c.kill();
+            let _ = c.wait();
+            return None;
+        }
+    };
+    let ok = c.wait().is_ok_and(|st| st.success());
+    let ns: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("elapsed_ns "))?
+        .trim()
+        .parse()
+        .ok()?;
+    ok.then(|| Duration::from_nanos(ns))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE) {
+        let bytes: usize = env("UNISTACK_TAP_BYTES").parse().expect("bytes");
+        match role.as_str() {
+            "unistack-offload" => unistack_child(true, bytes),
+            "unistack-plain" => unistack_child(false, bytes),
+            "smoltcp" => smoltcp_child(bytes),
+            "linux-server" => linux_server_child(bytes),
+            "linux-peer" => linux_peer_child(
+                &env("UNISTACK_TAP_ADDR"),
+                env("UNISTACK_TAP_SEND") == "1",
+                bytes,
+            ),
+            other => panic!("unknown role {other}"),
+        }
+        return;
+    }
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let var = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (mib, rounds) = if smoke {
+        (2, 1)
+    } else {
+        (var("UNISTACK_TAP_MIB", 128), var("UNISTACK_TAP_ROUNDS", 5))
+    };
+    let loss_mib = if smoke {
+        1
+    } else {
+        var("UNISTACK_TAP_LOSS_MIB", 16)
+    };
+    let bytes = mib * MIB;
+    let loss_bytes = loss_mib * MIB;
+    // The source sends a fixed count per connection: the clean and lossy runs each get their
+    // own setups.
+    let limit = Duration::from_secs(if smoke { 60 } else { 300 });
+    let mut report = Vec::new();
+    for (title, size, loss) in [("clean", bytes, 0u32), ("1% loss both ways", loss_bytes, 1)] {
+        let setups = vec![
+            tap_setup(
+                "unistack, TAP with offloads (TSO both ways)",
+                "uo",
+                "unistack-offload",
+                size,
+            ),
+            tap_setup("unistack, plain TAP", "up", "unistack-plain", size),
+            tap_setup("smoltcp 0.14, plain TAP", "sm", "smoltcp", size),
+            veth_setup(size),
+        ];
+        if loss > 0 {
+            for s in &setups {
+                s.ns[s.peer_ns].loss(loss);
+            }
+        }
+        // results[setup][direction] = Gbit/s per round
+        let mut results = vec![[Vec::new(), Vec::new()]; setups.len()];
+        for r in 0..rounds {
+            for k in 0..setups.len() {
+                let i = (k + r) % setups.len();
+                for (d, send) in [(0, true), (1, false)] {
+                    let g = transfer(&setups[i], send, size, limit)
+                        .map(|t| size as f64 * 8.0 / t.as_secs_f64() / 1e9);
+                    results[i][d].push(g.unwrap_or(0.0));
+                    if g.is_none() {
+                        eprintln!("{}: a transfer failed or timed out", setups[i].name);
+                    }
+                }
+            }
+        }
+        println!(
+            "\nTCP over TAP, {title}: {} MiB per transfer, {rounds} round(s), median Gbit/s",
+            size / MIB
+        );
+        println!(
+            "  {:<46} {:>14} {:>14}",
+            "contender", "Linux → stack", "stack → Linux"
+        );
+        let mut med = Vec::new();
+        for (s, r) in setups.iter().zip(results.iter_mut()) {
+            let (a, b) = (median(&mut r[0]), median(&mut r[1]));
+            println!("  {:<46} {a:>14.2} {b:>14.2}", s.name);
+            med.push((a, b));
+        }
+        for (label, i) in [("smoltcp", 2usize), ("Linux veth", 3)] {
+            println!(
+                "  unistack (offloads) / {label:<24} {:>13.2}x {:>13.2}x",
+                med[0].0 / med[i].0,
+                med[0].1 / med[i].1
+            );
+        }
+        report.push((title, med));
+        for s in &setups {
+            s.ns[s.peer_ns].no_loss();
+        }
+    }
+    println!("\nTargets: unistack >= 5x smoltcp and >= 50% of Linux veth-to-veth (clean).");
+    if smoke {
+        println!("(smoke run: 2 MiB, one round; the figures mean little)");
+        for (title, med) in &report {
+            for (i, (a, b)) in med.iter().enumerate() {
+                assert!(
+                    *a > 0.0 && *b > 0.0,
+                    "{title}: contender {i} failed a transfer"
+                );
+            }
+        }
+    }
+}
