@@ -10,6 +10,7 @@ mod dns;
 mod ethif;
 mod ipv4;
 mod layouts;
+mod netif;
 mod tcp;
 
 pub use dns::{dns_message, dns_name, dns_tcp};
@@ -17,6 +18,7 @@ pub use ethif::{arp_cache, ethernet_frame};
 pub use ipv4::{
     echo_responder, fragmenter, frame_path, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
 };
+pub use netif::netif_hostile;
 pub use tcp::{tcp_connection, tcp_segment};
 
 use layouts::*;
@@ -50,6 +52,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ),
     ("vchan_hostile_page", unistack_vchan::fuzzing::hostile_page),
     ("xen_ring_hostile", unistack_vchan::fuzzing::hostile_ring),
+    ("netif_hostile", netif_hostile),
+    ("blk_back_requests", unistack_blk::fuzzing::back_requests),
+    ("blk_front_responses", unistack_blk::fuzzing::front_responses),
 ];
 
 /// Views of every field kind over arbitrary bytes.
