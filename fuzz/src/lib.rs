@@ -54,8 +54,34 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("xen_ring_hostile", unistack_vchan::fuzzing::hostile_ring),
     ("netif_hostile", netif_hostile),
     ("blk_back_requests", unistack_blk::fuzzing::back_requests),
-    ("blk_front_responses", unistack_blk::fuzzing::front_responses),
+    (
+        "blk_front_responses",
+        unistack_blk::fuzzing::front_responses,
+    ),
+    ("appliance_tar", appliance_tar),
 ];
+
+/// A tar archive index over arbitrary bytes (the appliance's `--disk` reader): entries it
+/// accepts lie inside the image.
+pub fn appliance_tar(data: &[u8]) {
+    let mut read = |off: u64, buf: &mut [u8]| -> Result<(), String> {
+        let o = usize::try_from(off).map_err(|_| "offset")?;
+        let src = data.get(o..o + buf.len()).ok_or("out of range")?;
+        buf.copy_from_slice(src);
+        Ok(())
+    };
+    if let Ok(index) = unistack_appliance::tar::TarIndex::load(data.len() as u64, &mut read) {
+        for (name, e) in index.iter() {
+            assert!(!name.is_empty() && !name.starts_with('/'));
+            assert!(!name.split('/').any(|p| p == ".." || p.is_empty()));
+            assert!(
+                e.offset
+                    .checked_add(e.size)
+                    .is_some_and(|end| end <= data.len() as u64)
+            );
+        }
+    }
+}
 
 /// Views of every field kind over arbitrary bytes.
 ///

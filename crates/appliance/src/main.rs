@@ -3,8 +3,8 @@
 //! With `--tap NAME --ip ADDR/PREFIX`, serve on a Linux TAP device instead.
 //!
 //! ```text
-//! unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR]
-//! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR]
+//! unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR | --disk FILE.tar]
+//! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR | --disk FILE.tar]
 //! ```
 //!
 //! The in-process link is Xen's: the appliance (domain 1, as a unikernel guest) drives a
@@ -15,7 +15,12 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use unistack_appliance::{APPLIANCE_IP, Appliance, CLIENT_IP, DnsClient, HttpGet, percentile};
+use unistack_appliance::{
+    APPLIANCE_IP, Appliance, CLIENT_IP, DnsClient, Files, HttpGet, percentile,
+};
+use unistack_blk::{
+    BackConfig, Blkback, BlockDevice, DevicePaths, Disk, FrontConfig, Image, XVDA, create_device,
+};
 use unistack_ethif::MacAddress;
 use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
 use unistack_stack::{
@@ -72,6 +77,7 @@ struct Args {
     pcap: String,
     zone: Option<String>,
     dir: Option<std::path::PathBuf>,
+    disk: Option<String>,
     tap: Option<String>,
     ip: Option<String>,
     seconds: u64,
@@ -84,6 +90,7 @@ fn args() -> Args {
         pcap: "unistack-session.pcap".into(),
         zone: None,
         dir: None,
+        disk: None,
         tap: None,
         ip: None,
         seconds: u64::MAX,
@@ -104,15 +111,19 @@ fn args() -> Args {
                 )
             }
             "--dir" => a.dir = Some(v().into()),
+            "--disk" => a.disk = Some(v()),
             "--tap" => a.tap = Some(v()),
             "--ip" => a.ip = Some(v()),
             "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
             "-h" | "--help" => {
                 println!(
-                    "usage: unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR]"
+                    "usage: unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR | --disk FILE.tar]"
                 );
                 println!(
-                    "       unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR]"
+                    "       unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR | --disk FILE.tar]"
+                );
+                println!(
+                    "  --disk FILE.tar: serve the archive's files over HTTP from a Xen blkfront disk (blkback serves FILE read-only)"
                 );
                 std::process::exit(0)
             }
@@ -122,16 +133,64 @@ fn args() -> Args {
     a
 }
 
+/// What `GET /PATH` serves: `--dir`, or the tar archive of `--disk` on a blkfront disk (the
+/// appliance is domain 1 of `hv`; blkback runs as domain 0 in a thread and serves the file
+/// read-only).
+fn files(a: &Args, hv: &Hypervisor) -> Files {
+    if let Some(dir) = &a.dir {
+        return Files::Dir(dir.clone());
+    }
+    let Some(path) = &a.disk else {
+        return Files::None;
+    };
+    let paths = DevicePaths::new(1, 0, XVDA);
+    create_device(&hv.domain(0), &paths).unwrap_or_else(|e| die(&format!("--disk: {e}")));
+    let image = Image::open(path, true).unwrap_or_else(|e| die(&format!("--disk {path}: {e}")));
+    let (back_dom, back_paths) = (hv.domain(0), paths.clone());
+    std::thread::spawn(move || {
+        let t = Duration::from_secs(10);
+        match Blkback::connect(back_dom, back_paths, image, BackConfig::default(), t) {
+            // Until the front end closes (when the appliance exits).
+            Ok(mut back) => {
+                let _ = back.run();
+            }
+            Err(e) => eprintln!("unistack-appliance: blkback: {e}"),
+        }
+    });
+    let mut disk = Disk::connect(
+        hv.domain(1),
+        paths,
+        FrontConfig::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| die(&format!("--disk: blkfront: {e}")));
+    let len = disk.capacity();
+    let files = Files::tar(
+        len,
+        Box::new(move |off, buf| disk.read_at(off, buf).map_err(|e| e.to_string())),
+    )
+    .unwrap_or_else(|e| die(&format!("--disk {path}: {e}")));
+    if let Files::Tar { index, .. } = &files {
+        eprintln!(
+            "--disk {path}: {} files on a {len}-byte blkfront disk",
+            index.len()
+        );
+    }
+    files
+}
+
 fn main() {
     let a = args();
     let zone = Appliance::zone(a.zone.as_deref()).unwrap_or_else(|e| die(&e));
+    let hv = Hypervisor::new();
+    let files = files(&a, &hv);
     if let Some(tap) = &a.tap {
         serve_tap(
             tap,
             a.ip.as_deref()
                 .unwrap_or_else(|| die("--tap needs --ip ADDR/PREFIX")),
             zone,
-            a.dir.clone(),
+            files,
             a.seconds,
         );
         return;
@@ -143,9 +202,7 @@ fn main() {
         Ipv4Cidr::new(CLIENT_IP, 24).unwrap_or(net),
         secret(1),
     );
-    let mut app =
-        Appliance::new(&mut server, vec![zone], a.dir.clone()).unwrap_or_else(|e| die(&e));
-    let hv = Hypervisor::new();
+    let mut app = Appliance::new(&mut server, vec![zone], files).unwrap_or_else(|e| die(&e));
     let vif = "/local/domain/1/device/vif/0";
     let mut server_end = Netfront::connect(hv.domain(1), 0, vif, NetConfig::default())
         .unwrap_or_else(|e| die(&format!("netfront: {e}")));
@@ -296,13 +353,7 @@ fn main() {
     }
 }
 
-fn serve_tap(
-    tap: &str,
-    ip: &str,
-    zone: unistack_dns::zone::Zone,
-    dir: Option<std::path::PathBuf>,
-    seconds: u64,
-) {
+fn serve_tap(tap: &str, ip: &str, zone: unistack_dns::zone::Zone, files: Files, seconds: u64) {
     let (addr, prefix) = ip
         .split_once('/')
         .unwrap_or_else(|| die("--ip wants ADDR/PREFIX"));
@@ -316,7 +367,7 @@ fn serve_tap(
             .unwrap_or_else(|e| die(&format!("{tap}: {e}")));
     let o = addr.octets();
     let mut iface = iface([2, 0, 0, 0x5e, o[2], o[3]], cidr, secret(3));
-    let mut app = Appliance::new(&mut iface, vec![zone], dir).unwrap_or_else(|e| die(&e));
+    let mut app = Appliance::new(&mut iface, vec![zone], files).unwrap_or_else(|e| die(&e));
     println!("serving DNS :53 and HTTP :80 on {tap} as {cidr:?}");
     let _ = std::io::stdout().flush();
     let start = Instant::now();

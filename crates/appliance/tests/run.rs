@@ -68,24 +68,65 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[test]
-fn dig_and_curl_reach_the_appliance_over_tap() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let missing: Vec<_> = ["ip", "dig", "curl", "sha256sum"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if !root || !missing.is_empty() || !std::path::Path::new("/dev/net/tun").exists() {
-        println!("SKIPPED: needs root, /dev/net/tun and {missing:?}");
-        return;
+/// The appliance on a TAP device inside a fresh network namespace, with Linux at 192.0.2.1;
+/// `None` (after printing SKIPPED) without root, `/dev/net/tun` or a tool in `tools`.
+struct TapAppliance {
+    ns: String,
+    child: Option<std::process::Child>,
+}
+
+impl TapAppliance {
+    fn start(tag: &str, tools: &[&str], extra: &[&str]) -> Option<TapAppliance> {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let root = status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+        let missing: Vec<_> = ["ip"].iter().chain(tools).filter(|t| !have(t)).collect();
+        if !root || !missing.is_empty() || !std::path::Path::new("/dev/net/tun").exists() {
+            println!("SKIPPED: needs root, /dev/net/tun and {missing:?}");
+            return None;
+        }
+        let ns = format!("us-app-{tag}-{}", std::process::id());
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", &ns])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut app = TapAppliance { ns, child: None };
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &app.ns,
+                env!("CARGO_BIN_EXE_unistack-appliance"),
+            ])
+            .args([
+                "--tap",
+                "ustap0",
+                "--ip",
+                "192.0.2.2/24",
+                "--seconds",
+                "120",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        app.child = Some(child);
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        assert!(first.starts_with("serving"), "{first}");
+        app.sh("ip link set lo up && ip addr add 192.0.2.1/24 dev ustap0 && ip link set ustap0 up");
+        std::thread::sleep(Duration::from_millis(100));
+        Some(app)
     }
-    let ns = format!("us-app-{}", std::process::id());
-    let sh = |script: &str| {
+
+    /// Run a bash script in the namespace; its stdout. Fails the test if the script fails.
+    fn sh(&self, script: &str) -> String {
         let out = Command::new("ip")
-            .args(["netns", "exec", &ns, "bash", "-c", script])
+            .args(["netns", "exec", &self.ns, "bash", "-c", script])
             .output()
             .unwrap();
         assert!(
@@ -94,48 +135,34 @@ fn dig_and_curl_reach_the_appliance_over_tap() {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    assert!(
-        Command::new("ip")
-            .args(["netns", "add", &ns])
-            .status()
-            .unwrap()
-            .success()
-    );
-    struct Cleanup(String, Option<std::process::Child>);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if let Some(c) = self.1.as_mut() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
     }
-    let mut guard = Cleanup(ns.clone(), None);
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns,
-            env!("CARGO_BIN_EXE_unistack-appliance"),
-        ])
-        .args([
-            "--tap",
-            "ustap0",
-            "--ip",
-            "192.0.2.2/24",
-            "--seconds",
-            "120",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    guard.1 = Some(child);
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(first.starts_with("serving"), "{first}");
-    sh("ip link set lo up && ip addr add 192.0.2.1/24 dev ustap0 && ip link set ustap0 up");
+}
+
+impl Drop for TapAppliance {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+fn sha256(p: &std::path::Path) -> String {
+    let o = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn dig_and_curl_reach_the_appliance_over_tap() {
+    let Some(app) = TapAppliance::start("dig", &["dig", "curl", "sha256sum"], &[]) else {
+        return;
+    };
+    let sh = |script: &str| app.sh(script);
     std::thread::sleep(Duration::from_millis(100));
     let a = sh("dig +short +tries=3 +time=2 @192.0.2.2 www.example.com A");
     assert_eq!(a.trim(), "192.0.2.2");
@@ -169,17 +196,78 @@ fn dig_and_curl_reach_the_appliance_over_tap() {
         "curl -sS --max-time 120 -o {} http://192.0.2.2/bytes/{size}",
         got.display()
     ));
-    let sum = |p: &std::path::Path| {
-        let o = Command::new("sha256sum").arg(p).output().unwrap();
-        String::from_utf8_lossy(&o.stdout)
-            .split(' ')
-            .next()
-            .unwrap_or("")
-            .to_string()
-    };
-    let (g, w) = (sum(&got), sum(&want));
+    let (g, w) = (sha256(&got), sha256(&want));
     let _ = std::fs::remove_file(&got);
     let _ = std::fs::remove_file(&want);
     assert_eq!(g.len(), 64);
     assert_eq!(g, w, "SHA-256 of the download");
+}
+
+/// `--disk FILE.tar`: an archive made by GNU tar (its default format: long names as
+/// `././@LongLink` entries) on a blkfront disk; curl downloads every file and each SHA-256
+/// matches the original.
+#[test]
+fn files_from_a_gnu_tar_on_a_blkfront_disk() {
+    if !have("tar") {
+        println!("SKIPPED: needs GNU tar");
+        return;
+    }
+    let root = std::env::temp_dir().join(format!("unistack-tar-{}", std::process::id()));
+    let src = root.join("src");
+    let long_dir = "a-directory-with-a-rather-long-name/".repeat(3);
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("index.html".into(), b"<h1>unistack</h1>\n".to_vec()),
+        ("empty".into(), Vec::new()),
+        (
+            "docs/readme.txt".into(),
+            b"served from a Xen block device\n".repeat(100),
+        ),
+        (
+            format!("{long_dir}deep-file-{}.bin", "x".repeat(40)),
+            (0..70_000).map(pattern).collect(),
+        ),
+        (
+            "big.bin".into(),
+            (0..3 << 20).map(|i| pattern(i * 7)).collect(),
+        ),
+        ("odd-size".into(), (0..513).map(pattern).collect()),
+    ];
+    for (name, data) in &files {
+        let p = src.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, data).unwrap();
+    }
+    let archive = root.join("site.tar");
+    let tar = Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(
+        tar.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tar.stderr)
+    );
+    let disk = archive.to_string_lossy().to_string();
+    let Some(app) = TapAppliance::start("tar", &["curl", "sha256sum"], &["--disk", &disk]) else {
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    };
+    let got = root.join("got");
+    for (name, _) in &files {
+        let code = app.sh(&format!(
+            "curl -sS --max-time 60 -o {} -w '%{{http_code}}' http://192.0.2.2/{name}",
+            got.display()
+        ));
+        assert_eq!(code, "200", "{name}");
+        assert_eq!(sha256(&got), sha256(&src.join(name)), "{name}");
+    }
+    let code =
+        app.sh("curl -sS -o /dev/null -w '%{http_code}' http://192.0.2.2/not-in-the-archive");
+    assert_eq!(code, "404");
+    drop(app);
+    let _ = std::fs::remove_dir_all(&root);
 }
