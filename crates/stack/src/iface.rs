@@ -11,8 +11,8 @@ use core::time::Duration;
 use hashbrown::HashMap;
 use unistack_ethif::{ArpCache, ArpEvent, ArpRepr, EtherType, EthernetRepr, MacAddress, Resolve};
 use unistack_ipv4::{
-    ChecksumCaps, EchoConfig, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr, Ipv4Address, Ipv4Cidr,
-    Ipv4Options, Ipv4Packet, Ipv4Repr, Protocol, Reassembler, UdpPacket, UdpRepr,
+    ChecksumCaps, EchoConfig, Fragmenter, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr, Ipv4Address,
+    Ipv4Cidr, Ipv4Options, Ipv4Packet, Ipv4Repr, Protocol, Reassembler, UdpPacket, UdpRepr,
 };
 use unistack_tcp::{
     FourTuple, IsnKey, ListenOutcome, Listener, Outcome, Socket, TcpRepr, TcpSegment, reset_for,
@@ -64,6 +64,10 @@ pub struct InterfaceStats {
     /// TCP sockets visited for transmission (only those with work: this grows with
     /// traffic, not with the number of open connections).
     pub tcp_sockets_visited: u64,
+    /// IPv4 fragments sent (UDP datagrams larger than the MTU).
+    pub tx_fragments: u64,
+    /// Datagrams not sent: larger than IPv4 allows.
+    pub tx_too_large: u64,
 }
 
 /// A TCP connection's handle.
@@ -813,20 +817,19 @@ impl<'a> Core<'a> {
                     .get(i)
                     .and_then(Option::as_ref)
                     .map_or(0, UdpSocket::port);
-                if IP_HEADER + 8 + d.data.len() > mtu {
-                    self.stats.unresolved += 1;
-                    continue;
-                }
                 let udp = UdpRepr {
                     src_port: port,
                     dst_port: d.port,
                     payload_len: d.data.len(),
                 };
+                if IP_HEADER + udp.buffer_len() > usize::from(u16::MAX) {
+                    self.stats.tx_too_large += 1;
+                    continue;
+                }
                 let src = self.cfg.addr.address();
-                let ip = self.ip_repr(src, d.addr, Protocol::Udp, udp.buffer_len());
+                let mut ip = self.ip_repr(src, d.addr, Protocol::Udp, udp.buffer_len());
                 let mut out = vec![0u8; IP_HEADER + udp.buffer_len()];
-                let (head, body) = out.split_at_mut(IP_HEADER);
-                ip.emit(&mut Ipv4Packet::new_unchecked(head), &self.caps);
+                let (_, body) = out.split_at_mut(IP_HEADER);
                 udp.emit(
                     &mut UdpPacket::new_unchecked(body),
                     src,
@@ -834,7 +837,27 @@ impl<'a> Core<'a> {
                     &self.caps,
                     |p| p.copy_from_slice(&d.data),
                 );
-                self.ip_out.push_back(out);
+                if out.len() <= mtu {
+                    let (head, _) = out.split_at_mut(IP_HEADER);
+                    ip.emit(&mut Ipv4Packet::new_unchecked(head), &self.caps);
+                    self.ip_out.push_back(out);
+                    continue;
+                }
+                // Larger than the MTU: fragments (RFC 791), each queued like a datagram.
+                ip.dont_frag = false;
+                let payload = out.get(IP_HEADER..).unwrap_or_default();
+                let Ok(mut frag) = Fragmenter::new(&ip, payload, mtu) else {
+                    self.stats.tx_too_large += 1;
+                    continue;
+                };
+                while let Some(len) = frag.next_len() {
+                    let mut piece = vec![0u8; len];
+                    if frag.emit_next(&mut piece, &self.caps).is_err() {
+                        break;
+                    }
+                    self.stats.tx_fragments += 1;
+                    self.ip_out.push_back(piece);
+                }
             }
         }
         self.flush_ip_out(now, device, &mut activity);

@@ -34,7 +34,9 @@
 //!
 //! # Not supported yet
 //! Batched (several frames per system call) TAP I/O, netif scatter-gather/GSO and
-//! multi-queue, the DNS client socket, IP fragmentation on send, ICMP errors delivered to sockets, DHCP, IPv6.
+//! multi-queue, the DNS client socket, ICMP errors delivered to sockets, DHCP, IPv6. TCP never
+//! fragments (its MSS follows the MTU); UDP datagrams larger than the MTU leave as IPv4
+//! fragments.
 #![no_std]
 #![forbid(unsafe_code)]
 

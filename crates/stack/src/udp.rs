@@ -74,8 +74,8 @@ impl UdpSocket {
     /// Queue `data` for `(addr, port)`.
     ///
     /// # Errors
-    /// [`UdpError::QueueFull`]; [`UdpError::TooLarge`] above 65507 bytes (the interface
-    /// also refuses datagrams above its MTU when sending).
+    /// [`UdpError::QueueFull`]; [`UdpError::TooLarge`] above 65507 bytes. A datagram larger
+    /// than the interface's MTU leaves as IPv4 fragments (the peer reassembles it).
     pub fn send_to(&mut self, data: &[u8], addr: Ipv4Address, port: u16) -> Result<(), UdpError> {
         if data.len() > 65_507 {
             return Err(UdpError::TooLarge);

@@ -325,6 +325,26 @@ fn udp_exchange_and_rate_limited_port_unreachable() {
                 .is_some_and(|d| d.data == b"answer")
         }
     ));
+    // Datagrams larger than the MTU leave as fragments and are reassembled on the other side.
+    for size in [1473, 4000, 65_507] {
+        let data: Vec<u8> = (0..size).map(pattern).collect();
+        a.udp(ua).unwrap().send_to(&data, B_IP, 53).unwrap();
+        let mut got = None;
+        assert!(run(
+            &mut now,
+            &mut a,
+            &mut da,
+            &mut b,
+            &mut db,
+            1000,
+            |_, b| {
+                got = b.udp(ub).unwrap().recv();
+                got.is_some()
+            }
+        ));
+        assert!(got.unwrap().data == data, "{size}-byte datagram");
+    }
+    assert_eq!(a.stats().tx_fragments, 2 + 3 + 45, "{:?}", a.stats());
     // 50 datagrams to a closed port within a second: 10 ICMP errors, 40 suppressed.
     for _ in 0..50 {
         a.udp(ua).unwrap().send_to(b"nobody", B_IP, 9).unwrap();
