@@ -16,11 +16,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use unistack_dns::RecordType;
-use unistack_dns::resolver::{Event, Resolver, ResolverConfig};
+use unistack_dns::resolver::{Event, ResolverConfig};
 use unistack_dns::server::{Server, ServerConfig, Transport};
 use unistack_dns::zone::Zone;
 use unistack_ipv4::Ipv4Address;
-use unistack_stack::{Interface, ListenerHandle, TcpHandle, UdpHandle, UdpSocket};
+use unistack_stack::{DnsSocket, Interface, ListenerHandle, TcpHandle, UdpHandle, UdpSocket};
 use unistack_tcp::{Config, RecvError, Socket, State};
 
 /// The zone served when none is given.
@@ -463,12 +463,11 @@ fn route(line: &str, files: &Files) -> (&'static str, Body) {
     ("404 Not Found", Body::Generated { sent: 0, total: 0 })
 }
 
-/// Resolve names through the interface with the stub resolver: one UDP socket per query
-/// transmission (random source port), unbound when the lookup ends.
+/// Resolve names through the interface: the stack's [`DnsSocket`] (the dns crate's stub
+/// resolver, one UDP port per transmission, TCP after a truncated answer), with latency
+/// bookkeeping for the summary.
 pub struct DnsClient {
-    resolver: Resolver<Box<dyn FnMut() -> u32>>,
-    sockets: Vec<(u16, UdpHandle)>,
-    server: Ipv4Address,
+    socket: DnsSocket<Box<dyn FnMut() -> u32>>,
     started: Vec<(unistack_dns::resolver::QueryId, Duration)>,
     /// Answered lookups: (name, first address, latency).
     pub answers: Vec<(String, Option<IpAddr>, Duration)>,
@@ -491,9 +490,7 @@ impl DnsClient {
             x
         });
         DnsClient {
-            resolver: Resolver::new(cfg, rng),
-            sockets: Vec::new(),
-            server,
+            socket: DnsSocket::new(cfg, rng),
             started: Vec::new(),
             answers: Vec::new(),
             failures: 0,
@@ -503,7 +500,7 @@ impl DnsClient {
     /// Start looking up `name`'s A records; false if the resolver refused (too many in
     /// flight, or a bad name).
     pub fn lookup(&mut self, now: Duration, name: &str) -> bool {
-        match self.resolver.start(now, name, RecordType::A) {
+        match self.socket.start(now, name, RecordType::A) {
             Ok(q) => {
                 self.started.push((q, now));
                 true
@@ -519,37 +516,9 @@ impl DnsClient {
 
     /// Move queries and responses; call after each `iface.poll`.
     pub fn step(&mut self, now: Duration, iface: &mut Interface<'static>) {
-        self.resolver.handle_timeout(now);
-        while let Some(t) = self.resolver.poll_transmit(now) {
-            if t.transport != unistack_dns::resolver::Transport::Udp {
-                continue;
-            }
-            let port = t.local_port;
-            let h = match self.sockets.iter().find(|(p, _)| *p == port) {
-                Some(&(_, h)) => h,
-                None => match iface.udp_bind(port, UdpSocket::new(8)) {
-                    Ok(h) => {
-                        self.sockets.push((port, h));
-                        h
-                    }
-                    Err(_) => continue,
-                },
-            };
-            if let Some(s) = iface.udp(h) {
-                let _ = s.send_to(t.bytes, self.server, 53);
-            }
-        }
-        for &(port, h) in &self.sockets {
-            while let Some(d) = iface.udp(h).and_then(UdpSocket::recv) {
-                let from = SocketAddr::from((d.addr.octets(), d.port));
-                let _ = self.resolver.handle_response(now, from, port, &d.data);
-            }
-        }
-        while let Some(ev) = self.resolver.poll_event() {
-            let q = match &ev {
-                Event::Answer(a) => a.query,
-                Event::Failure(f) => f.query,
-            };
+        self.socket.poll(now, iface);
+        while let Some(ev) = self.socket.poll_event() {
+            let q = ev.query();
             let start = self
                 .started
                 .iter()
@@ -562,11 +531,6 @@ impl DnsClient {
                         .push((a.name.to_string(), a.addresses().next(), latency))
                 }
                 Event::Failure(_) => self.failures += 1,
-            }
-        }
-        if self.started.is_empty() {
-            for (_, h) in self.sockets.drain(..) {
-                iface.udp_unbind(h);
             }
         }
     }

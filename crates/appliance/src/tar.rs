@@ -136,10 +136,7 @@ impl TarIndex {
     ///
     /// # Errors
     /// A read failure, or a malformed archive (see the module docs), with the offset.
-    pub fn load(
-        len: u64,
-        read: &mut ReadAt<'_>,
-    ) -> Result<TarIndex, String> {
+    pub fn load(len: u64, read: &mut ReadAt<'_>) -> Result<TarIndex, String> {
         let mut index = TarIndex::default();
         let mut at = 0u64;
         let mut header = [0u8; BLOCK as usize];

@@ -14,7 +14,9 @@
 //!   their own buffers meanwhile), reassembly, ICMP echo and port unreachable (rate-limited),
 //!   TCP resets for segments no socket owns.
 //! - Sockets: TCP connections and listeners from `unistack-tcp` (a listener has a pool of
-//!   closed sockets for the connections it accepts), UDP sockets ([`UdpSocket`]).
+//!   closed sockets for the connections it accepts), UDP sockets ([`UdpSocket`]), and a DNS
+//!   client socket ([`DnsSocket`]: the dns crate's stub resolver on the interface's UDP,
+//!   and TCP after a truncated answer; see [`dns`]).
 //!   Demultiplexing is a keyed-hash lookup on the 4-tuple, then on the port (constant time per
 //!   packet; the key is the interface secret, so peers cannot aim for collisions), and only
 //!   sockets with work — touched by a packet or the app, or whose deadline passed (a heap of
@@ -34,7 +36,7 @@
 //!
 //! # Not supported yet
 //! Batched (several frames per system call) TAP I/O, netif scatter-gather/GSO and
-//! multi-queue, the DNS client socket, ICMP errors delivered to sockets, DHCP, IPv6. TCP never
+//! multi-queue, ICMP errors delivered to sockets, DHCP, IPv6. TCP never
 //! fragments (its MSS follows the MTU); UDP datagrams larger than the MTU leave as IPv4
 //! fragments.
 #![no_std]
@@ -45,6 +47,7 @@ extern crate alloc;
 extern crate std;
 
 mod device;
+pub mod dns;
 mod iface;
 pub mod netfront;
 #[cfg(feature = "std")]
@@ -54,6 +57,7 @@ mod tap;
 mod udp;
 
 pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd, Tso};
+pub use dns::{DnsSocket, DnsSocketStats};
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,
 };
