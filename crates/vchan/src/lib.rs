@@ -85,15 +85,25 @@
 //! - Timeouts: blocking calls use [`Vchan::set_timeout`] and a caller-supplied monotonic clock
 //!   ([`Vchan::set_clock`]; `Instant` with `std`).
 //!
+//! # Interop with libxenvchan
+//! `tests/libxenvchan.rs` runs Debian's unmodified `libxenvchan.so.4.17` without Xen, over
+//! replacement `libxenstore.so.4`, `libxengnttab.so.1` and `libxenevtchn.so.1`
+//! (`tests/xenshim/shim.c`: same sonames and symbol versions, 27 functions) that follow the
+//! [`linux`] backend's on-disk layout, so a C program using libxenvchan and a Rust program
+//! using this crate talk as two domains would: our client with its server and our server with
+//! its client, ring orders 10 to 20, 50 MB each way at once with the bytes checked, and a
+//! peer that writes and closes at once (drained after it has gone). The shims also implement
+//! Xen's unmap notification for libxenvchan (the liveness byte cleared and an event sent when
+//! a page is unmapped or unshared).
+//!
 //! # Not supported (yet)
-//! - Talking to a real hypervisor: a unikernel backend (hypercalls) is not written; the
-//!   libxenvchan interop through replacement gntdev/evtchn/xenstore shims is the next step.
-//! - libxenvchan's `server_persist`, and Xen's unmap notification (`*_notify` grant calls
-//!   that clear the liveness byte when a process dies): a crashed [`linux`] peer is seen as
-//!   connected until its files are removed. Store permissions are not modelled.
-//! - blkif indirect and discard requests, netif multi-queue and control rings, the x86_32
-//!   blkif ABI; request ids are checked for range and, with [`ring::IdTable`], for being
-//!   outstanding, but tying a transmit packet's slots together is left to the driver.
+//! - Talking to a real hypervisor: a unikernel backend (hypercalls) is not written.
+//! - libxenvchan's `server_persist`, and Xen's unmap notification on *our* side (`*_notify`
+//!   grant calls that clear the liveness byte when a process dies): a crashed [`linux`] peer
+//!   is seen as connected until its files are removed. Store permissions are not modelled.
+//! - netif multi-queue and control rings, the x86_32 blkif ABI; request ids are checked for
+//!   range and, with [`ring::IdTable`], for being outstanding, but tying a transmit packet's
+//!   slots together is left to the driver (`unistack-stack`'s netfront does).
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
