@@ -16,7 +16,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+mod xenshim;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -62,68 +64,13 @@ fn total() -> u64 {
         << 20
 }
 
-/// The built shims and peer: (directory with the three shims, the peer binary, the
-/// directory holding libxenvchan), or why not.
-fn built() -> &'static Result<(PathBuf, PathBuf, PathBuf), String> {
-    static BUILT: OnceLock<Result<(PathBuf, PathBuf, PathBuf), String>> = OnceLock::new();
+fn built() -> &'static Result<xenshim::Built, String> {
+    static BUILT: OnceLock<Result<xenshim::Built, String>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let inc = std::env::var_os("XEN_INCLUDE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp/xen-dev/usr/include"));
-        if !inc.join("libxenvchan.h").exists() {
-            return Err(format!("no Xen headers in {}", inc.display()));
-        }
-        let lib = std::env::var_os("XENVCHAN_LIB")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp/xen-misc/usr/lib/x86_64-linux-gnu"));
-        if !lib.join("libxenvchan.so.4.17").exists() {
-            return Err(format!("no libxenvchan.so.4.17 in {}", lib.display()));
-        }
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-        if Command::new(&cc).arg("--version").output().is_err() {
-            return Err(format!("no C compiler ({cc})"));
-        }
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xenshim");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xenshim");
-        std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        let run = |c: &mut Command| -> Result<(), String> {
-            let o = c.output().map_err(|e| e.to_string())?;
-            if o.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&o.stderr).into_owned())
-            }
-        };
-        for (map, def, soname) in [
-            ("xenstore", "SHIM_XENSTORE", "libxenstore.so.4"),
-            ("xengnttab", "SHIM_GNTTAB", "libxengnttab.so.1"),
-            ("xenevtchn", "SHIM_EVTCHN", "libxenevtchn.so.1"),
-        ] {
-            run(Command::new(&cc)
-                .args(["-O2", "-shared", "-fPIC", "-D", def])
-                .arg(format!("-Wl,-soname,{soname}"))
-                .arg(format!(
-                    "-Wl,--version-script={}",
-                    src.join(format!("{map}.map")).display()
-                ))
-                .arg("-o")
-                .arg(out.join(soname))
-                .arg(src.join("shim.c")))?;
-        }
-        let peer = out.join("peer");
-        run(Command::new(&cc)
-            .args(["-O2", "-I"])
-            .arg(&inc)
-            .arg("-o")
-            .arg(&peer)
-            .arg(src.join("peer.c"))
-            .arg("-L")
-            .arg(&out)
-            .arg("-L")
-            .arg(&lib)
-            .arg("-l:libxenvchan.so.4.17")
-            .arg(format!("-Wl,-rpath-link,{}", out.display())))?;
-        Ok((out, peer, lib))
+        xenshim::build(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xenshim"),
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("xenshim"),
+        )
     })
 }
 
@@ -143,17 +90,12 @@ struct Peer {
 
 impl Peer {
     fn spawn(root: &Path, dom: u16, args: &[String]) -> Peer {
-        let Ok((shims, peer, lib)) = built() else {
+        let Ok(b) = built() else {
             unreachable!("checked by the caller")
         };
-        let mut child = Command::new(peer)
+        let mut child = b
+            .peer(root, dom)
             .args(args)
-            .env("UNISTACK_VCHAN_ROOT", root)
-            .env("UNISTACK_VCHAN_DOMID", dom.to_string())
-            .env(
-                "LD_LIBRARY_PATH",
-                format!("{}:{}", shims.display(), lib.display()),
-            )
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
