@@ -144,6 +144,46 @@ pub struct NetStats {
     pub notifies: u64,
 }
 
+/// What both ends keep alike: the event channel, the frame buffer lent to the stack, the
+/// counters, and the error that stopped the device.
+struct End<C> {
+    event: C,
+    frame: Vec<u8>,
+    stats: NetStats,
+    error: Option<Error>,
+}
+
+impl<C: EventChannel> End<C> {
+    fn new(event: C) -> Self {
+        End {
+            event,
+            frame: vec![0; MAX_FRAME],
+            stats: NetStats::default(),
+            error: None,
+        }
+    }
+
+    /// Send an event if the ring macros said the peer wants one.
+    fn notify(&mut self, needed: bool) -> Result<(), Error> {
+        if needed {
+            self.stats.notifies += 1;
+            self.event.notify()?;
+        }
+        Ok(())
+    }
+
+    /// Keep the error that stops the device.
+    fn fail<T>(&mut self, r: Result<T, Error>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
+        }
+    }
+}
+
 fn num<S: Store>(store: &S, key: &str) -> Result<u32, Error> {
     let mut buf = [0u8; 16];
     let v = store.read(key, &mut buf)?.ok_or(Error::InvalidArgument)?;
@@ -182,11 +222,8 @@ pub struct Netfront<B: Grants + Events + Store> {
     rx_pages: Vec<B::Shared>,
     rx_refs: Vec<GrantRef>,
     rx_posted: Vec<bool>,
-    event: B::Channel,
-    frame: Vec<u8>,
+    end: End<B::Channel>,
     config: NetConfig,
-    stats: NetStats,
-    error: Option<Error>,
 }
 
 impl<B: Grants + Events + Store> core::fmt::Debug for Netfront<B> {
@@ -194,8 +231,8 @@ impl<B: Grants + Events + Store> core::fmt::Debug for Netfront<B> {
         f.debug_struct("Netfront")
             .field("path", &self.path)
             .field("config", &self.config)
-            .field("stats", &self.stats)
-            .field("error", &self.error)
+            .field("stats", &self.end.stats)
+            .field("error", &self.end.error)
             .finish_non_exhaustive()
     }
 }
@@ -234,18 +271,15 @@ impl<B: Grants + Events + Store> Netfront<B> {
             rx_pages,
             rx_posted: vec![false; usize::from(config.rx_slots)],
             rx_refs,
-            event,
-            frame: vec![0; MAX_FRAME],
+            end: End::new(event),
             config,
-            stats: NetStats::default(),
-            error: None,
             store: platform,
         };
         for id in 0..config.rx_slots {
             front.post_rx(id)?;
         }
         front.rx.push_requests_and_check_notify()?;
-        let port = front.event.port();
+        let port = front.end.event.port();
         let keys = [
             ("tx-ring-ref", tx_ring_ref),
             ("rx-ring-ref", rx_ring_ref),
@@ -265,17 +299,17 @@ impl<B: Grants + Events + Store> Netfront<B> {
 
     /// Counters.
     pub fn stats(&self) -> NetStats {
-        self.stats
+        self.end.stats
     }
 
     /// Why the device stopped, if it did (a protocol violation by the back end).
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.end.error.as_ref()
     }
 
     /// The event channel (to poll its file descriptor with `std` backends).
     pub fn event_channel(&self) -> &B::Channel {
-        &self.event
+        &self.end.event
     }
 
     /// Sleep until the back end signals or `timeout` passes, unless responses are already
@@ -287,7 +321,7 @@ impl<B: Grants + Events + Store> Netfront<B> {
         if self.rx.final_check_for_responses()? || self.tx.final_check_for_responses()? {
             return Ok(true);
         }
-        Ok(self.event.wait(timeout)?)
+        Ok(self.end.event.wait(timeout)?)
     }
 
     fn post_rx(&mut self, id: u16) -> Result<(), Error> {
@@ -296,14 +330,6 @@ impl<B: Grants + Events + Store> Netfront<B> {
         self.rx.push_request(&NetifRxRequest { id, pad: 0, gref })?;
         if let Some(p) = self.rx_posted.get_mut(i) {
             *p = true;
-        }
-        Ok(())
-    }
-
-    fn notify(&mut self, needed: bool) -> Result<(), Error> {
-        if needed {
-            self.stats.notifies += 1;
-            self.event.notify()?;
         }
         Ok(())
     }
@@ -322,13 +348,13 @@ impl<B: Grants + Events + Store> Netfront<B> {
             }
             self.tx_free.push(rsp.id);
             if rsp.status != NetifStatus::Okay {
-                self.stats.tx_rejected += 1;
+                self.end.stats.tx_rejected += 1;
             }
         }
         Ok(())
     }
 
-    /// The next received frame's length, copied into `self.frame`; `None` if nothing waits.
+    /// The next received frame's length, copied into `self.end.frame`; `None` if nothing waits.
     fn next_rx(&mut self) -> Result<Option<usize>, Error> {
         loop {
             let Some(rsp) = self.rx.poll_response()? else {
@@ -356,38 +382,32 @@ impl<B: Grants + Events + Store> Netfront<B> {
                     if (MIN_FRAME..=self.config.mtu + MIN_FRAME).contains(&usize::from(len)) =>
                 {
                     let len = usize::from(len);
-                    let dst = self.frame.get_mut(..len).ok_or(Error::InvalidArgument)?;
+                    let dst = self
+                        .end
+                        .frame
+                        .get_mut(..len)
+                        .ok_or(Error::InvalidArgument)?;
                     let page = self.rx_pages.get(i).ok_or(Error::InvalidArgument)?;
                     page.shm().read(usize::from(offset), dst)?;
                     Some(len)
                 }
                 _ => {
-                    self.stats.rx_dropped += 1;
+                    self.end.stats.rx_dropped += 1;
                     None
                 }
             };
             self.post_rx(rsp.id)?;
             let needed = self.rx.push_requests_and_check_notify()?;
-            self.notify(needed)?;
+            self.end.notify(needed)?;
             if got.is_some() {
                 return Ok(got);
             }
         }
     }
 
-    fn fail<T>(&mut self, r: Result<T, Error>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.error = Some(e);
-                None
-            }
-        }
-    }
-
     fn send(&mut self, id: u16, len: usize) -> Result<(), Error> {
         let i = usize::from(id);
-        let src = self.frame.get(..len).ok_or(Error::InvalidArgument)?;
+        let src = self.end.frame.get(..len).ok_or(Error::InvalidArgument)?;
         let page = self.tx_pages.get(i).ok_or(Error::InvalidArgument)?;
         page.shm().write(0, src)?;
         let gref = *self.tx_refs.get(i).ok_or(Error::InvalidArgument)?;
@@ -399,7 +419,7 @@ impl<B: Grants + Events + Store> Netfront<B> {
             len: len as u16,
         })?;
         let needed = self.tx.push_requests_and_check_notify()?;
-        self.notify(needed)
+        self.end.notify(needed)
     }
 }
 
@@ -409,13 +429,13 @@ impl<B: Grants + Events + Store> Device for Netfront<B> {
     }
 
     fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        if self.error.is_some() {
+        if self.end.error.is_some() {
             return None;
         }
         let r = self.next_rx();
-        let len = self.fail(r)??;
-        self.stats.rx_frames += 1;
-        Some(f(&mut self.frame[..len]))
+        let len = self.end.fail(r)??;
+        self.end.stats.rx_frames += 1;
+        Some(f(&mut self.end.frame[..len]))
     }
 
     fn transmit<R>(
@@ -424,22 +444,22 @@ impl<B: Grants + Events + Store> Device for Netfront<B> {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        if self.error.is_some() || len > self.config.mtu + MIN_FRAME {
+        if self.end.error.is_some() || len > self.config.mtu + MIN_FRAME {
             return None;
         }
         let r = self.reclaim_tx();
-        self.fail(r)?;
+        self.end.fail(r)?;
         let Some(id) = self.tx_free.pop() else {
-            self.stats.tx_full += 1;
+            self.end.stats.tx_full += 1;
             return None;
         };
-        let out = f(&mut self.frame[..len]);
+        let out = f(&mut self.end.frame[..len]);
         if let Some(b) = self.tx_busy.get_mut(usize::from(id)) {
             *b = true;
         }
         let r = self.send(id, len);
-        self.fail(r)?;
-        self.stats.tx_frames += 1;
+        self.end.fail(r)?;
+        self.end.stats.tx_frames += 1;
         Some(out)
     }
 }
@@ -459,16 +479,13 @@ pub struct Netback<B: Grants + Events + Store> {
     tx: BackRing<NetifTx, B::Mapped>,
     rx: BackRing<NetifRx, B::Mapped>,
     maps: BTreeMap<GrantRef, B::Mapped>,
-    event: B::Channel,
+    end: End<B::Channel>,
     /// Extra-info slots still to skip, and whether the rest of a packet is being rejected.
     skip_extra: bool,
     skip_more: bool,
     /// The last transmit found no posted receive page: wake on the next one.
     rx_starved: bool,
-    frame: Vec<u8>,
     caps: DeviceCaps,
-    stats: NetStats,
-    error: Option<Error>,
 }
 
 impl<B: Grants + Events + Store> core::fmt::Debug for Netback<B> {
@@ -477,8 +494,8 @@ impl<B: Grants + Events + Store> core::fmt::Debug for Netback<B> {
             .field("front", &self.front)
             .field("path", &self.path)
             .field("caps", &self.caps)
-            .field("stats", &self.stats)
-            .field("error", &self.error)
+            .field("stats", &self.end.stats)
+            .field("error", &self.end.error)
             .finish_non_exhaustive()
     }
 }
@@ -520,36 +537,33 @@ impl<B: Grants + Events + Store> Netback<B> {
             tx,
             rx,
             maps: BTreeMap::new(),
-            event,
+            end: End::new(event),
             skip_extra: false,
             skip_more: false,
             rx_starved: false,
-            frame: vec![0; MAX_FRAME],
             caps: DeviceCaps {
                 mtu,
                 checksum,
                 max_burst: 64,
                 tso_max: 0,
             },
-            stats: NetStats::default(),
-            error: None,
             platform,
         }))
     }
 
     /// Counters.
     pub fn stats(&self) -> NetStats {
-        self.stats
+        self.end.stats
     }
 
     /// Why the device stopped, if it did (a protocol violation by the front end).
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.end.error.as_ref()
     }
 
     /// The event channel (to poll its file descriptor with `std` backends).
     pub fn event_channel(&self) -> &B::Channel {
-        &self.event
+        &self.end.event
     }
 
     /// Sleep until the front end signals or `timeout` passes, unless frames are already
@@ -564,7 +578,7 @@ impl<B: Grants + Events + Store> Netback<B> {
         {
             return Ok(true);
         }
-        Ok(self.event.wait(timeout)?)
+        Ok(self.end.event.wait(timeout)?)
     }
 
     /// The mapped page behind `gref`, mapping it on first use.
@@ -584,21 +598,13 @@ impl<B: Grants + Events + Store> Netback<B> {
         maps.get(&gref).ok_or(Error::InvalidArgument)
     }
 
-    fn notify(&mut self, needed: bool) -> Result<(), Error> {
-        if needed {
-            self.stats.notifies += 1;
-            self.event.notify()?;
-        }
-        Ok(())
-    }
-
     fn respond_tx(&mut self, id: u16, status: NetifStatus) -> Result<(), Error> {
         self.tx.push_response(&NetifTxResponse { id, status })?;
         let needed = self.tx.push_responses_and_check_notify()?;
-        self.notify(needed)
+        self.end.notify(needed)
     }
 
-    /// Copy the frame of one transmit request into `self.frame`; its length if it is good.
+    /// Copy the frame of one transmit request into `self.end.frame`; its length if it is good.
     fn take_tx(&mut self, req: &NetifTxRequest) -> Result<Option<usize>, Error> {
         let len = usize::from(req.len);
         let ok = req.check(self.tx.size(), req.len).is_ok()
@@ -610,11 +616,11 @@ impl<B: Grants + Events + Store> Netback<B> {
         let Ok(page) = Self::page(&mut self.maps, &self.platform, self.front, req.gref) else {
             return Ok(None);
         };
-        let r = page.shm().read(offset, &mut self.frame[..len]);
+        let r = page.shm().read(offset, &mut self.end.frame[..len]);
         Ok(r.is_ok().then_some(len))
     }
 
-    /// The next good frame from the front end, in `self.frame`.
+    /// The next good frame from the front end, in `self.end.frame`.
     fn next_tx(&mut self) -> Result<Option<usize>, Error> {
         loop {
             if self.skip_extra {
@@ -639,7 +645,7 @@ impl<B: Grants + Events + Store> Netback<B> {
                 // Part of a multi-slot packet or one with extras (not negotiated): refuse
                 // every slot of it.
                 self.skip_more = more;
-                self.stats.rx_dropped += 1;
+                self.end.stats.rx_dropped += 1;
                 self.respond_tx(req.id, NetifStatus::Error)?;
                 continue;
             }
@@ -649,33 +655,23 @@ impl<B: Grants + Events + Store> Netback<B> {
                     return Ok(Some(len));
                 }
                 None => {
-                    self.stats.rx_dropped += 1;
+                    self.end.stats.rx_dropped += 1;
                     self.respond_tx(req.id, NetifStatus::Error)?;
                 }
             }
         }
     }
 
-    fn fail<T>(&mut self, r: Result<T, Error>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.error = Some(e);
-                None
-            }
-        }
-    }
-
-    /// Put `self.frame[..len]` into the page of receive request `req` and answer it.
+    /// Put `self.end.frame[..len]` into the page of receive request `req` and answer it.
     fn deliver(&mut self, req: &NetifRxRequest, len: usize) -> Result<(), Error> {
         let status = match Self::page(&mut self.maps, &self.platform, self.front, req.gref) {
             Ok(page) => {
-                let src = self.frame.get(..len).ok_or(Error::InvalidArgument)?;
+                let src = self.end.frame.get(..len).ok_or(Error::InvalidArgument)?;
                 page.shm().write(0, src)?;
                 len as u16
             }
             Err(_) => {
-                self.stats.tx_rejected += 1;
+                self.end.stats.tx_rejected += 1;
                 0xffff // NETIF_RSP_ERROR
             }
         };
@@ -686,7 +682,7 @@ impl<B: Grants + Events + Store> Netback<B> {
             status,
         })?;
         let needed = self.rx.push_responses_and_check_notify()?;
-        self.notify(needed)
+        self.end.notify(needed)
     }
 
     fn next_rx_request(&mut self) -> Result<Option<NetifRxRequest>, Error> {
@@ -710,13 +706,13 @@ impl<B: Grants + Events + Store> Device for Netback<B> {
     }
 
     fn receive<R>(&mut self, _now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        if self.error.is_some() {
+        if self.end.error.is_some() {
             return None;
         }
         let r = self.next_tx();
-        let len = self.fail(r)??;
-        self.stats.rx_frames += 1;
-        Some(f(&mut self.frame[..len]))
+        let len = self.end.fail(r)??;
+        self.end.stats.rx_frames += 1;
+        Some(f(&mut self.end.frame[..len]))
     }
 
     fn transmit<R>(
@@ -725,20 +721,20 @@ impl<B: Grants + Events + Store> Device for Netback<B> {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        if self.error.is_some() || len > self.caps.mtu + MIN_FRAME {
+        if self.end.error.is_some() || len > self.caps.mtu + MIN_FRAME {
             return None;
         }
         let r = self.next_rx_request();
-        let Some(req) = self.fail(r)? else {
-            self.stats.tx_full += 1;
+        let Some(req) = self.end.fail(r)? else {
+            self.end.stats.tx_full += 1;
             self.rx_starved = true;
             return None;
         };
         self.rx_starved = false;
-        let out = f(&mut self.frame[..len]);
+        let out = f(&mut self.end.frame[..len]);
         let r = self.deliver(&req, len);
-        self.fail(r)?;
-        self.stats.tx_frames += 1;
+        self.end.fail(r)?;
+        self.end.stats.tx_frames += 1;
         Some(out)
     }
 }
