@@ -29,6 +29,14 @@ const ROLE: &str = "UNISTACK_VCHAN_BENCH_ROLE";
 const PATH: &str = "/local/domain/1/data/vchan/bench";
 const PING: usize = 64;
 
+/// Retries before sleeping in blocking calls (`Vchan::set_spin`), from `UNISTACK_VCHAN_SPIN`.
+fn spin() -> u32 {
+    std::env::var("UNISTACK_VCHAN_SPIN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 fn env(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"))
 }
@@ -47,6 +55,7 @@ fn connect(root: &str) -> Vchan<LinuxHost> {
         match Vchan::client(host.clone(), 1, PATH) {
             Ok(mut v) => {
                 v.set_timeout(Some(Duration::from_secs(120)));
+                v.set_spin(spin());
                 return v;
             }
             Err(Error::NotFound) if Instant::now() < deadline => {
@@ -151,6 +160,7 @@ fn pair(t: &Transport, role: &str, count: u64) -> (Root, Box<dyn End>, Child) {
             };
             let mut v = Vchan::server(host, 2, PATH, cfg).expect("server");
             v.set_timeout(Some(Duration::from_secs(120)));
+            v.set_spin(spin());
             let c = spawn(&root.0, &format!("vchan-{role}"), count);
             assert_eq!(v.wait_connected(), Ok(State::Connected));
             (root, Box::new(v), c)

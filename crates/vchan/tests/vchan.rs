@@ -327,3 +327,40 @@ fn two_thread_stress_with_hash() {
     drop(server);
     assert_eq!(hv.outstanding(), Outstanding::default());
 }
+
+/// Blocking calls that poll before sleeping (`set_spin`) move the same bytes, both ways.
+#[test]
+fn spinning_blocking_calls_move_the_same_bytes() {
+    let (_hv, mut server, mut client) = pair(ServerConfig::new(1024, 4096));
+    server.set_spin(1000);
+    client.set_spin(1000);
+    server.set_timeout(Some(Duration::from_secs(30)));
+    client.set_timeout(Some(Duration::from_secs(30)));
+    const N: u64 = 1 << 20;
+    let writer = std::thread::spawn(move || {
+        let mut i = 0u64;
+        while i < N {
+            let chunk: Vec<u8> = (i..(i + 777).min(N)).map(pattern).collect();
+            server.write_all(&chunk).unwrap();
+            i += chunk.len() as u64;
+        }
+        // Wait for the reader's answer, then close.
+        let mut k = [0u8; 1];
+        server.read(&mut k).unwrap();
+        server
+    });
+    let (mut got, mut hash) = (0u64, 0xcbf2_9ce4_8422_2325u64);
+    let mut buf = vec![0u8; 4096];
+    while got < N {
+        let n = client.read(&mut buf).unwrap();
+        hash = fnv(hash, &buf[..n]);
+        got += n as u64;
+    }
+    client.write_all(b"k").unwrap();
+    drop(writer.join().unwrap());
+    let want = fnv(
+        0xcbf2_9ce4_8422_2325,
+        &(0..N).map(pattern).collect::<Vec<u8>>(),
+    );
+    assert_eq!((got, hash), (N, want));
+}
