@@ -201,13 +201,12 @@ impl Congestion {
         }
     }
 
-    /// Recovery ended (the recovery point was acknowledged): deflate to ssthresh, never
-    /// bursting more than one segment beyond the flight (RFC 6582 3.2 (3)).
-    pub fn on_recovery_end(&mut self, flight: usize) {
-        self.cwnd = self
-            .ssthresh
-            .min(flight.saturating_add(self.mss))
-            .max(self.mss);
+    /// Recovery ended (the recovery point was acknowledged): the window is ssthresh (RFC
+    /// 6582 3.2 (3)'s second option, RFC 6675's and Linux's choice). The first option,
+    /// `min(ssthresh, FlightSize + SMSS)`, leaves a window of one segment when recovery drained
+    /// the flight, and a lone segment waits out the peer's delayed ACK (40 ms on Linux).
+    pub fn on_recovery_end(&mut self) {
+        self.cwnd = self.ssthresh.max(self.mss);
     }
 
     /// Restart after an idle period longer than an RTO (RFC 5681 4.1).

@@ -34,12 +34,25 @@
 //!   errors), [`TcpRepr`] with checksum verification and a zero-copy `emit_header`.
 //! - [`Socket`]: every RFC 9293 state, simultaneous open and close, TIME-WAIT (2 MSL), RST
 //!   generation and the RFC 5961 acceptance rules with rate-limited challenge ACKs, half-close;
-//!   RFC 7323 window scaling, timestamps (RTTM, PAWS); RFC 2018 SACK generation and an RFC 6675
-//!   scoreboard and pipe on the sender; RFC 6298 RTO with Karn's rule and backoff; RFC 5681 slow
-//!   start and congestion avoidance, fast retransmit, RFC 6582 NewReno, RFC 3042 limited
-//!   transmit, CUBIC (RFC 9438) per connection ([`Algorithm`]); Nagle, delayed ACKs, keep-alive,
-//!   zero-window probing, sender and receiver silly-window avoidance; closure APIs
-//!   (`send_with`, `recv_with`) over the buffers.
+//!   RFC 7323 window scaling, timestamps (RTTM, PAWS); RFC 2018 SACK generation with RFC 2883
+//!   D-SACK for duplicate data; on the sender an RFC 6675 scoreboard, pipe and IsLost
+//!   (DupThresh 3: more than 2 MSS or 3 SACKed ranges above a hole), and RFC 8985 RACK-TLP:
+//!   time-based loss detection from the send time of the most recently delivered segment with
+//!   a reordering window (min RTT / 4, widened by D-SACKs, 0 in recovery until reordering is
+//!   seen), which also catches lost retransmissions, and tail loss probes (PTO = 2·SRTT +
+//!   2 ms, plus 200 ms for a lone segment, never after the RTO) so a lost tail or a whole lost
+//!   flight is repaired by SACK recovery instead of a timeout; RFC 6298 RTO with Karn's rule and
+//!   backoff; RFC 5681 slow start and congestion avoidance, fast retransmit, RFC 6582 NewReno
+//!   (the window is ssthresh when recovery ends), RFC 3042 limited transmit, CUBIC (RFC 9438)
+//!   per connection ([`Algorithm`]); Nagle, delayed ACKs, keep-alive, zero-window probing,
+//!   sender and receiver silly-window avoidance; closure APIs (`send_with`, `recv_with`) over
+//!   the buffers. [`Stats`] counts RTOs, fast recoveries, probes, RACK losses, lost
+//!   retransmissions and D-SACKs.
+//! - RACK's send times live in a bounded table of 16 send ranges per connection (not one
+//!   entry per segment): sends close in time merge, and a full table merges the least
+//!   informative neighbours keeping the later time, which can only delay a time-based
+//!   verdict; IsLost and the timers cover what a coarse range hides. Times are microseconds of
+//!   the caller's clock; with a coarse clock RACK degrades towards IsLost.
 //! - [`Listener`]: a bounded SYN backlog in caller storage and RFC 4987 SYN cookies when it is
 //!   full or always ([`CookieMode`]); a completed handshake is a [`Handshake`] that
 //!   [`Socket::accept`] turns into a connection. RFC 6528 ISNs from the caller's [`IsnKey`].
@@ -64,7 +77,9 @@
 //!
 //! # Not supported yet
 //! Urgent data (the pointer is ignored, data is delivered inline), ECN, TCP Fast Open, MPTCP,
-//! RACK-TLP, D-SACK generation, path MTU discovery (the stack issue), IPv6.
+//! PRR (RFC 6937: the window drops to ssthresh at once on recovery entry), undoing a window
+//! reduction found spurious by D-SACK (RACK only widens its reordering window), pacing, path
+//! MTU discovery (the stack issue), IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -79,6 +94,7 @@ mod error;
 mod isn;
 mod listener;
 pub mod options;
+mod rack;
 mod repr;
 mod rtt;
 mod scoreboard;

@@ -102,6 +102,30 @@ impl Scoreboard {
         self.ranges.last().map(|&(_, e)| e)
     }
 
+    /// RFC 6675's IsLost boundary: every un-SACKed byte below the returned sequence number
+    /// has at least `min_ranges` SACKed ranges, or more than `min_bytes` SACKed bytes, above
+    /// it (DupThresh = 3: 3 ranges, 2 MSS).
+    pub fn lost_below(&self, min_ranges: usize, min_bytes: usize) -> Option<SeqNumber> {
+        let n = self.ranges.len();
+        let by_count = n
+            .checked_sub(min_ranges.max(1))
+            .and_then(|i| self.ranges.get(i))
+            .map(|&(s, _)| s);
+        let mut above = 0usize;
+        let mut by_bytes = None;
+        for &(s, e) in self.ranges.iter().rev() {
+            above += (e - s) as usize;
+            if above > min_bytes {
+                by_bytes = Some(s);
+                break;
+            }
+        }
+        match (by_count, by_bytes) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// The first run of un-SACKed bytes at or after `from` and before `to`.
     pub fn next_hole(&self, from: SeqNumber, to: SeqNumber) -> Option<(SeqNumber, SeqNumber)> {
         let mut at = from;

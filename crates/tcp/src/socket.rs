@@ -25,6 +25,7 @@ use crate::cc::Congestion;
 use crate::config::{Config, window_shift_for};
 use crate::isn::{FourTuple, IsnKey};
 use crate::options::{OptionsRepr, SackBlocks};
+use crate::rack::{Piece, TxLog, later, micros, since};
 use crate::rtt::RttEstimator;
 use crate::scoreboard::Scoreboard;
 use crate::{Control, SeqNumber, TcpRepr};
@@ -234,6 +235,20 @@ pub struct Stats {
     pub tx_bytes_queued: u64,
     /// Out-of-order segments that could not be kept (assembler full).
     pub ooo_dropped: u64,
+    /// Tail loss probes sent (RFC 8985 7).
+    pub tlp_probes: u64,
+    /// Tail loss probes that repaired a loss (the probe was a retransmission, no D-SACK
+    /// followed): the window was reduced instead of waiting for a timeout.
+    pub tlp_recoveries: u64,
+    /// Send ranges RACK deemed lost by time (RFC 8985 6.2).
+    pub rack_losses: u64,
+    /// Of those, ranges that had already been retransmitted (a lost retransmission caught
+    /// without a timeout).
+    pub lost_retransmits: u64,
+    /// D-SACK blocks received (RFC 2883): a retransmission proved spurious.
+    pub dsacks_received: u64,
+    /// D-SACK blocks sent for duplicate data.
+    pub dsacks_sent: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,11 +264,87 @@ struct Recovery {
     kind: RecoveryKind,
     /// RFC 6582's `recover`: recovery ends when this is acknowledged.
     point: SeqNumber,
-    /// Next sequence number to consider resending.
-    next: SeqNumber,
-    /// Resend holes below this.
-    end: SeqNumber,
+    /// The next retransmission goes whatever the pipe (the first of a recovery, or NewReno's
+    /// answer to a partial ACK).
+    kick: bool,
 }
+
+/// RACK's variables (RFC 8985 6.1), times in µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rack {
+    /// Whether a delivery has been seen (`xmit`, `end`, `rtt` are meaningful).
+    valid: bool,
+    /// RACK.xmit_ts: the send time of the most recently sent segment delivered.
+    xmit: u32,
+    /// RACK.end_seq: its end.
+    end: SeqNumber,
+    /// RACK.rtt: the RTT it measured.
+    rtt: u32,
+    /// RACK.min_RTT (over the connection).
+    min_rtt: Option<u32>,
+    /// RACK.fack: the highest end delivered.
+    fack: SeqNumber,
+    /// A segment was delivered after a later-sent one (not a retransmission).
+    reordering_seen: bool,
+    /// The furthest such a segment arrived behind RACK.fack, bytes.
+    reo_extent: u32,
+    /// RACK.reo_wnd_mult and RACK.reo_wnd_persist.
+    reo_mult: u8,
+    reo_persist: u8,
+    /// RACK.dsack_round.
+    dsack_round: Option<SeqNumber>,
+}
+
+impl Rack {
+    const fn new() -> Self {
+        Rack {
+            valid: false,
+            xmit: 0,
+            end: SeqNumber(0),
+            rtt: 0,
+            min_rtt: None,
+            fack: SeqNumber(0),
+            reordering_seen: false,
+            reo_extent: 0,
+            reo_mult: 1,
+            reo_persist: 0,
+            dsack_round: None,
+        }
+    }
+
+    /// RFC 8985 6.2 steps 2 and 3 for one delivered piece at `now` (µs).
+    fn delivered(&mut self, p: Piece, now: u32) {
+        let rtt = since(now, p.at);
+        if p.retransmitted && self.min_rtt.is_some_and(|m| rtt < m) {
+            // Too quick for the retransmission: the original's delivery (step 2).
+            return;
+        }
+        if !p.retransmitted {
+            self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
+        let first = !self.valid;
+        if first || later(p.at, self.xmit) || (p.at == self.xmit && p.end > self.end) {
+            self.valid = true;
+            self.xmit = p.at;
+            self.end = p.end;
+            self.rtt = rtt;
+        }
+        if first || p.end > self.fack {
+            self.fack = p.end;
+        } else if p.end < self.fack && !p.retransmitted {
+            self.reordering_seen = true;
+            self.reo_extent = self.reo_extent.max((self.fack - p.end) as u32);
+        }
+    }
+}
+
+/// RFC 6675's DupThresh.
+const DUP_THRESH: usize = 3;
+/// Added to 2·SRTT for the probe timeout (Linux's two-jiffy `TCP_TIMEOUT_MIN`): scheduling
+/// jitter on very short paths must not look like a tail loss.
+const PTO_SLACK: Duration = Duration::from_millis(2);
+/// RFC 8985's WCDelAckT: the longest a peer may delay the ACK of a lone segment.
+const WORST_DELAYED_ACK: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Timestamps {
@@ -280,6 +371,19 @@ pub struct Socket<'a> {
     tx: RingBuffer<'a>,
     asm: Assembler,
     sacked: Scoreboard,
+    /// Send times and loss marks of the outstanding sequence space (RACK).
+    txlog: TxLog,
+    rack: Rack,
+    /// RACK's reordering timer.
+    rack_at: Option<Duration>,
+    /// The probe timeout (TLP).
+    pto_at: Option<Duration>,
+    /// The probe timeout fired: send a probe.
+    tlp_due: bool,
+    /// The TLP episode in progress: SND.NXT after the probe, and whether it retransmitted.
+    tlp: Option<(SeqNumber, bool)>,
+    /// A D-SACK block to report in the next ACK (RFC 2883).
+    dsack: Option<(SeqNumber, SeqNumber)>,
 
     iss: SeqNumber,
     snd_una: SeqNumber,
@@ -376,6 +480,13 @@ impl<'a> Socket<'a> {
             tx: RingBuffer::new(tx),
             asm: Assembler::new(),
             sacked: Scoreboard::new(),
+            txlog: TxLog::new(),
+            rack: Rack::new(),
+            rack_at: None,
+            pto_at: None,
+            tlp_due: false,
+            tlp: None,
+            dsack: None,
             iss: SeqNumber(0),
             snd_una: SeqNumber(0),
             snd_nxt: SeqNumber(0),
@@ -562,6 +673,13 @@ impl<'a> Socket<'a> {
         self.tx.clear();
         self.asm = Assembler::new();
         self.sacked.clear();
+        self.txlog.clear();
+        self.rack = Rack::new();
+        self.rack_at = None;
+        self.pto_at = None;
+        self.tlp_due = false;
+        self.tlp = None;
+        self.dsack = None;
         self.error = None;
         self.fin_queued = false;
         self.fin_seq = None;
@@ -803,11 +921,16 @@ impl<'a> Socket<'a> {
         self.keepalive_at = None;
         self.close_at = None;
         self.recovery = None;
+        self.rack_at = None;
+        self.pto_at = None;
+        self.tlp_due = false;
     }
 
     fn enter_time_wait(&mut self, now: Duration) {
         self.state = State::TimeWait;
         self.rto_at = None;
+        self.rack_at = None;
+        self.pto_at = None;
         self.keepalive_at = None;
         self.close_at = Some(now + self.cfg.msl * 2);
     }
@@ -840,12 +963,7 @@ impl<'a> Socket<'a> {
     fn pipe(&self) -> usize {
         let out = self.outstanding();
         let sacked = self.sacked.sacked_bytes();
-        let lost = match self.recovery {
-            Some(r) if r.next < r.end => {
-                (r.end - r.next) as usize - self.sacked.sacked_in(r.next, r.end)
-            }
-            _ => 0,
-        };
+        let lost = self.txlog.lost_bytes(self.snd_una, &self.sacked);
         let dup_estimate = if self.sack_ok || self.recovery.is_none() {
             0
         } else {
@@ -889,10 +1007,22 @@ impl<'a> Socket<'a> {
         if let Some(t) = self.ts {
             o.timestamp = Some((self.ts_now(now), t.recent));
         }
-        if !syn && self.sack_ok && !self.asm.is_empty() {
+        if !syn && self.sack_ok && (!self.asm.is_empty() || self.dsack.is_some()) {
             let max = if self.ts.is_some() { 3 } else { 4 };
-            let blocks = self.asm.sack_blocks(self.rcv_nxt, max);
-            o.sack_blocks = SackBlocks::from_slice(&blocks).unwrap_or_default();
+            let mut all = [(0u32, 0u32); 4];
+            let mut n = 0;
+            if let Some((s, e)) = self.dsack {
+                // RFC 2883: the duplicate's range first.
+                all[0] = (s.0, e.0);
+                n = 1;
+            }
+            for b in self.asm.sack_blocks(self.rcv_nxt, max - n) {
+                if let Some(slot) = all.get_mut(n) {
+                    *slot = b;
+                    n += 1;
+                }
+            }
+            o.sack_blocks = SackBlocks::from_slice(&all[..n]).unwrap_or_default();
         }
         o
     }
@@ -1086,7 +1216,12 @@ impl<'a> Socket<'a> {
                 // A retransmitted FIN: our last ACK was lost. Re-ACK, restart 2 MSL.
                 self.enter_time_wait(now);
             }
-            // An old duplicate (or a probe): re-ACK so the peer learns where we are.
+            // An old duplicate (or a probe): re-ACK so the peer learns where we are, with a
+            // D-SACK for duplicate data (RFC 2883) so it can tell a spurious retransmission.
+            let end = seg.seq_number + seg.payload.len();
+            if seg.control != Control::Rst && !seg.payload.is_empty() && end <= self.rcv_nxt {
+                self.note_duplicate(seg.seq_number, end);
+            }
             return self.drop_segment(seg.control != Control::Rst);
         }
         if seg.control == Control::Rst {
@@ -1214,16 +1349,38 @@ impl<'a> Socket<'a> {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = ack;
         }
-        // SACK blocks (RFC 2018) feed the scoreboard.
+        // SACK blocks (RFC 2018) feed the scoreboard; what this ACK newly delivers feeds
+        // RACK first (RFC 8985 6.2).
         let mut new_sack = false;
+        let mut dsack = false;
         if self.sack_ok {
-            for &(s, e) in seg.options.sack_blocks.as_slice() {
-                new_sack |= self.sacked.add(
-                    SeqNumber(s),
-                    SeqNumber(e),
-                    ack.max(self.snd_una),
-                    self.snd_nxt,
-                );
+            let blocks = seg.options.sack_blocks.as_slice();
+            if let Some(&(s0, e0)) = blocks.first() {
+                // RFC 2883: a first block below the cumulative ACK, or inside the second.
+                let (s0, e0) = (SeqNumber(s0), SeqNumber(e0));
+                dsack = e0 > s0
+                    && (e0 <= ack
+                        || blocks
+                            .get(1)
+                            .is_some_and(|&(s1, e1)| s0 >= SeqNumber(s1) && e0 <= SeqNumber(e1)));
+            }
+            if ack > self.snd_una {
+                self.rack_delivered(now, self.snd_una, ack);
+            }
+            let una = ack.max(self.snd_una);
+            for &(s, e) in blocks {
+                let (s, e) = (SeqNumber(s), SeqNumber(e));
+                if s < e && s >= una && e <= self.snd_nxt {
+                    self.rack_delivered(now, s, e);
+                }
+            }
+            for &(s, e) in blocks {
+                new_sack |= self
+                    .sacked
+                    .add(SeqNumber(s), SeqNumber(e), una, self.snd_nxt);
+            }
+            if dsack {
+                self.on_dsack();
             }
         }
         if ack > self.snd_una {
@@ -1241,22 +1398,30 @@ impl<'a> Socket<'a> {
         if self.snd_wnd > 0 {
             self.probe_due = false;
         }
-        if let Some(r) = self.recovery.as_mut()
-            && self.sack_ok
-            && r.kind == RecoveryKind::Fast
-            && let Some(h) = self.sacked.highest()
-        {
-            r.end = r.end.max(h);
+        if self.sack_ok {
+            self.detect_losses(now);
+            // The TLP episode (RFC 8985 7.4): a retransmitted probe acknowledged without a
+            // D-SACK repaired a real loss, which the window must answer.
+            if let Some((end, retransmitted)) = self.tlp
+                && (ack >= end || dsack)
+            {
+                self.tlp = None;
+                if retransmitted && !dsack && self.recovery.is_none() {
+                    self.stats.tlp_recoveries += 1;
+                    self.cc.on_fast_retransmit(self.cc.window());
+                }
+                self.arm_pto(now);
+            }
         }
     }
 
     fn on_dupack(&mut self, now: Duration) {
-        if self.recovery.is_some_and(|r| r.kind == RecoveryKind::Fast) {
+        // With SACK, losses are found by `detect_losses` (RFC 6675 IsLost and RACK); the
+        // duplicate-ACK count is NewReno's signal.
+        if self.sack_ok || self.recovery.is_some_and(|r| r.kind == RecoveryKind::Fast) {
             return;
         }
-        let lost =
-            self.dupacks >= 3 || (self.sack_ok && self.sacked.sacked_bytes() > 2 * self.send_mss);
-        if !lost {
+        if self.dupacks < DUP_THRESH as u32 {
             return;
         }
         // RFC 6582 4.1: a new recovery only once the previous recovery point is passed.
@@ -1265,23 +1430,137 @@ impl<'a> Socket<'a> {
         {
             return;
         }
-        let end = if self.sack_ok {
-            self.sacked
-                .highest()
-                .unwrap_or(self.snd_una + self.send_mss)
-        } else {
-            self.snd_una + self.send_mss
-        };
+        self.txlog
+            .mark_lost_range(self.snd_una, self.snd_una + self.send_mss, &self.sacked);
+        self.enter_fast_recovery(now);
+    }
+
+    fn enter_fast_recovery(&mut self, now: Duration) {
         self.cc.on_fast_retransmit(self.outstanding());
         self.recovery = Some(Recovery {
             kind: RecoveryKind::Fast,
             point: self.snd_nxt,
-            next: self.snd_una,
-            end,
+            kick: true,
         });
         self.rtt_probe = None;
         self.stats.fast_recoveries += 1;
+        self.pto_at = None;
+        self.tlp = None;
         self.arm_rto(now);
+    }
+
+    /// RACK's view of the newly delivered `[from, to)` (the parts not SACKed before).
+    fn rack_delivered(&mut self, now: Duration, from: SeqNumber, to: SeqNumber) {
+        let now = micros(now);
+        let mut at = from;
+        while let Some((s, e)) = self.sacked.next_hole(at, to) {
+            let rack = &mut self.rack;
+            self.txlog
+                .for_each_in(self.snd_una, s, e, |p| rack.delivered(p, now));
+            at = e;
+        }
+    }
+
+    /// A D-SACK arrived: a retransmission was spurious, so widen the reordering window for
+    /// a while (RFC 8985 6.2 step 4).
+    fn on_dsack(&mut self) {
+        self.stats.dsacks_received += 1;
+        if self.rack.dsack_round.is_none() {
+            self.rack.dsack_round = Some(self.snd_nxt);
+            self.rack.reo_mult = self.rack.reo_mult.saturating_add(1);
+            self.rack.reo_persist = 16;
+        }
+    }
+
+    /// RACK's reordering window (RFC 8985 6.2 step 4), µs.
+    fn reo_wnd(&self) -> u32 {
+        if !self.rack.reordering_seen
+            && (self.recovery.is_some() || self.sacked.sacked_bytes() >= DUP_THRESH * self.send_mss)
+        {
+            return 0;
+        }
+        let min_rtt = self.rack.min_rtt.unwrap_or(0);
+        let srtt = self
+            .rtt
+            .srtt()
+            .map_or(0, |d| d.as_micros().min(u128::from(u32::MAX)) as u32);
+        (u32::from(self.rack.reo_mult).saturating_mul(min_rtt / 4)).min(srtt.max(min_rtt))
+    }
+
+    /// Loss detection with SACK: RFC 6675's IsLost by sequence (until reordering has been
+    /// seen), then RACK by time; anything lost starts a recovery if none is running.
+    fn detect_losses(&mut self, now: Duration) {
+        if !self.sack_ok || self.outstanding() == 0 {
+            self.rack_at = None;
+            return;
+        }
+        let una = self.snd_una;
+        // Once reordering has been seen, the byte rule needs more than the reordering
+        // extent SACKed above a hole, and the range-count rule is off (Linux likewise raises
+        // its reordering threshold rather than trusting DupThresh).
+        let (ranges, bytes) = if self.rack.reordering_seen {
+            (
+                usize::MAX,
+                (self.rack.reo_extent as usize).max((DUP_THRESH - 1) * self.send_mss),
+            )
+        } else {
+            (DUP_THRESH, (DUP_THRESH - 1) * self.send_mss)
+        };
+        if let Some(seq) = self.sacked.lost_below(ranges, bytes) {
+            self.txlog.mark_lost_below(una, seq, &self.sacked);
+        }
+        self.rack_at = None;
+        if self.rack.valid {
+            let wait = self.rack.rtt.saturating_add(self.reo_wnd());
+            let (marked, retrans, left) = self.txlog.rack_detect(
+                una,
+                &self.sacked,
+                micros(now),
+                self.rack.xmit,
+                self.rack.end,
+                wait,
+            );
+            self.stats.rack_losses += u64::from(marked);
+            self.stats.lost_retransmits += u64::from(retrans);
+            self.rack_at = left.map(|us| now + Duration::from_micros(u64::from(us)));
+        }
+        if self.recovery.is_none() && self.txlog.has_lost(una, &self.sacked) {
+            self.enter_fast_recovery(now);
+        }
+    }
+
+    /// Schedule the probe timeout (RFC 8985 7.2): 2·SRTT (plus a lone segment's worst
+    /// delayed ACK), never after the retransmission timeout.
+    fn arm_pto(&mut self, now: Duration) {
+        self.pto_at = None;
+        if !self.sack_ok
+            || self.recovery.is_some()
+            || self.tlp.is_some()
+            || self.outstanding() == 0
+            || !matches!(
+                self.state,
+                State::Established
+                    | State::CloseWait
+                    | State::FinWait1
+                    | State::Closing
+                    | State::LastAck
+            )
+        {
+            return;
+        }
+        let Some(srtt) = self.rtt.srtt() else { return };
+        let srtt = srtt.max(Duration::from_micros(u64::from(
+            self.rack.min_rtt.unwrap_or(0),
+        )));
+        let mut pto = srtt * 2 + PTO_SLACK;
+        if self.outstanding() <= self.send_mss {
+            pto += WORST_DELAYED_ACK;
+        }
+        let at = now + pto;
+        self.pto_at = Some(match self.rto_at {
+            Some(rto) if rto < at => rto,
+            _ => at,
+        });
     }
 
     fn new_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
@@ -1299,6 +1578,10 @@ impl<'a> Socket<'a> {
         self.tx.discard(data);
         self.snd_una = ack;
         self.sacked.ack(ack);
+        self.txlog.ack(ack);
+        if self.rack.dsack_round.is_some_and(|r| ack >= r) {
+            self.rack.dsack_round = None;
+        }
         self.dupacks = 0;
         self.retries = 0;
         // RTT: timestamps (RFC 7323 4.1) or the timed segment (Karn's rule: never a
@@ -1327,34 +1610,42 @@ impl<'a> Socket<'a> {
         match self.recovery {
             Some(r) if ack >= r.point => {
                 if r.kind == RecoveryKind::Fast {
-                    self.cc.on_recovery_end(self.outstanding());
+                    self.cc.on_recovery_end();
                 } else {
                     self.cc.on_ack(data, now, self.rtt.srtt());
                 }
                 self.recovery = None;
+                if !self.sack_ok {
+                    self.txlog.clear_lost();
+                }
+                if self.rack.reo_persist > 0 {
+                    self.rack.reo_persist -= 1;
+                    if self.rack.reo_persist == 0 {
+                        self.rack.reo_mult = 1;
+                    }
+                }
             }
             Some(mut r) => {
                 if r.kind == RecoveryKind::Fast && !self.sack_ok {
                     // NewReno partial ACK (RFC 6582 3.2 (5)): resend the next segment.
-                    r.next = ack;
-                    r.end = ack + self.send_mss;
-                } else {
-                    r.next = r.next.max(ack);
-                    r.end = r.end.max(ack);
-                    if r.kind == RecoveryKind::Timeout {
-                        self.cc.on_ack(data, now, self.rtt.srtt());
-                    }
+                    self.txlog
+                        .mark_lost_range(ack, ack + self.send_mss, &self.sacked);
+                    r.kick = true;
+                } else if r.kind == RecoveryKind::Timeout {
+                    self.cc.on_ack(data, now, self.rtt.srtt());
                 }
                 self.recovery = Some(r);
             }
             None => self.cc.on_ack(data, now, self.rtt.srtt()),
         }
-        // Restart the timer for what is still outstanding (RFC 6298 5.3).
+        // Restart the timer for what is still outstanding (RFC 6298 5.3), and the probe
+        // timeout with it.
         if self.outstanding() > 0 {
             self.arm_rto(now);
         } else {
             self.rto_at = None;
         }
+        self.arm_pto(now);
         self.keepalive_reset(now);
         // Our FIN acknowledged?
         if self.fin_acked() {
@@ -1370,12 +1661,26 @@ impl<'a> Socket<'a> {
         }
     }
 
+    /// Remember `[start, end)` arrived twice, for the next ACK's D-SACK block: only a
+    /// range within a window's reach of RCV.NXT (anything else is not worth reporting).
+    fn note_duplicate(&mut self, start: SeqNumber, end: SeqNumber) {
+        let reach = self.rx.capacity().max(usize::from(u16::MAX));
+        if self.sack_ok
+            && end > start
+            && ((self.rcv_nxt - start).unsigned_abs() as usize) <= reach
+            && ((end - self.rcv_nxt).unsigned_abs() as usize) <= reach
+        {
+            self.dsack = Some((start, end));
+        }
+    }
+
     fn process_data(&mut self, now: Duration, seq: SeqNumber, payload: &[u8]) {
         // Trim to [RCV.NXT, RCV.ADV).
         let mut seq = seq;
         let mut data = payload;
         let before = (self.rcv_nxt - seq).max(0) as usize;
         if before > 0 {
+            self.note_duplicate(seq, seq + before.min(data.len()));
             data = data.get(before.min(data.len())..).unwrap_or_default();
             seq = self.rcv_nxt;
         }
@@ -1402,7 +1707,9 @@ impl<'a> Socket<'a> {
                 self.ack_at = self.cfg.ack_delay().map(|d| now + d);
             }
         } else {
-            if !self.asm.contains(offset, data.len()) {
+            if self.asm.contains(offset, data.len()) {
+                self.note_duplicate(seq, seq + data.len());
+            } else {
                 if self.asm.add(offset, data.len()) {
                     let n = self.rx.write_unallocated(offset, data);
                     self.stats.rx_bytes_copied += n as u64;
@@ -1428,10 +1735,17 @@ impl<'a> Socket<'a> {
         if self.ack_now || self.rst_pending.is_some() || self.window_update || self.keepalive_due {
             return Some(Duration::ZERO);
         }
-        [self.rto_at, self.ack_at, self.keepalive_at, self.close_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.rto_at,
+            self.ack_at,
+            self.keepalive_at,
+            self.close_at,
+            self.rack_at,
+            self.pto_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn run_timers(&mut self, now: Duration) {
@@ -1461,6 +1775,18 @@ impl<'a> Socket<'a> {
             self.keepalive_sent += 1;
             self.keepalive_due = true;
             self.keepalive_at = Some(now + k.interval);
+        }
+        if self.rack_at.is_some_and(|t| t <= now) {
+            self.rack_at = None;
+            self.detect_losses(now);
+        }
+        if self.pto_at.is_some_and(|t| t <= now) {
+            self.pto_at = None;
+            if self.recovery.is_none() && self.tlp.is_none() && self.outstanding() > 0 {
+                // The probe goes instead of a timeout due now (as Linux does).
+                self.tlp_due = true;
+                self.arm_rto(now);
+            }
         }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.on_rto();
@@ -1505,11 +1831,11 @@ impl<'a> Socket<'a> {
                 if self.outstanding() == 0 {
                     // The persist timer: keep probing.
                 } else {
+                    self.txlog.mark_all_lost();
                     self.recovery = Some(Recovery {
                         kind: RecoveryKind::Timeout,
                         point: self.snd_nxt,
-                        next: self.snd_una,
-                        end: self.snd_nxt,
+                        kick: true,
                     });
                 }
             }
@@ -1524,11 +1850,16 @@ impl<'a> Socket<'a> {
                     self.sacked.clear();
                 }
                 self.dupacks = 0;
+                // RFC 8985 6.3 / RFC 6675 5.1: everything outstanding is lost.
+                self.txlog.mark_all_lost();
+                self.rack_at = None;
+                self.pto_at = None;
+                self.tlp_due = false;
+                self.tlp = None;
                 self.recovery = Some(Recovery {
                     kind: RecoveryKind::Timeout,
                     point: self.snd_nxt,
-                    next: self.snd_una,
-                    end: self.snd_nxt,
+                    kick: true,
                 });
             }
         }
@@ -1575,6 +1906,7 @@ impl<'a> Socket<'a> {
             self.ack_now = false;
             self.window_update = false;
             self.keepalive_due = false;
+            self.tlp_due = false;
             return None;
         };
         Some(self.build(now, plan))
@@ -1598,33 +1930,36 @@ impl<'a> Socket<'a> {
         let mss = self.send_mss;
         let data_end = self.data_end();
         let fin_ready = self.fin_queued;
-        // 1. Retransmissions (RTO go-back or SACK/NewReno recovery), within the window.
-        if let Some(mut r) = self.recovery {
-            let first = r.next == self.snd_una;
-            let allowed = first || self.pipe() < self.cc.window();
-            if allowed {
-                if let Some((start, end)) = self.sacked.next_hole(r.next.max(self.snd_una), r.end) {
-                    let data_stop = end.min(data_end);
-                    let len = ((data_stop - start).max(0) as usize).min(mss);
-                    let fin = self.fin_seq.is_some_and(|f| start + len == f && end > f);
-                    r.next = start + len + usize::from(fin);
-                    self.recovery = Some(r);
-                    if len > 0 || fin {
-                        return Some(Plan {
-                            seq: start,
-                            len,
-                            syn: false,
-                            fin,
-                            rexmit: true,
-                        });
-                    }
-                } else {
-                    r.next = r.end;
-                    self.recovery = Some(r);
-                }
+        // 1. Retransmissions of what is marked lost (RTO go-back, SACK/RACK or NewReno
+        // recovery), paced by the pipe.
+        if let Some(mut r) = self.recovery
+            && (r.kick || self.pipe() < self.cc.window())
+            && let Some((start, end)) = self.txlog.next_lost(self.snd_una, &self.sacked)
+        {
+            let data_stop = end.min(data_end);
+            let len = ((data_stop - start).max(0) as usize).min(mss);
+            let fin = self.fin_seq.is_some_and(|f| start + len == f && end > f);
+            if len > 0 || fin {
+                r.kick = false;
+                self.recovery = Some(r);
+                return Some(Plan {
+                    seq: start,
+                    len,
+                    syn: false,
+                    fin,
+                    rexmit: true,
+                    probe: false,
+                });
             }
         }
-        // 2. New data (and the FIN).
+        // 2. A tail loss probe (RFC 8985 7.3).
+        if self.tlp_due {
+            self.tlp_due = false;
+            if let Some(p) = self.plan_probe() {
+                return Some(p);
+            }
+        }
+        // 3. New data (and the FIN).
         if self.fin_seq.is_some() {
             return None;
         }
@@ -1643,10 +1978,13 @@ impl<'a> Socket<'a> {
         let seg = mss.max(usize::from(self.seg_limit));
         let run = self.tx.peek(offset, seg).len();
         let mut len = unsent.min(seg).min(wnd_room).min(cwnd_room).min(run);
+        let mut window_probe = false;
         if len == 0 && unsent > 0 && self.probe_due && self.outstanding() == 0 {
-            // Zero-window probe: one byte past the window (RFC 9293 3.8.6.1).
+            // Zero-window probe: one byte past the window (RFC 9293 3.8.6.1), which the
+            // silly-window and Nagle rules below must not hold back.
             len = 1;
             self.probe_due = false;
+            window_probe = true;
         }
         let fin = fin_ready && len == unsent;
         if len == 0 && !fin {
@@ -1661,14 +1999,20 @@ impl<'a> Socket<'a> {
             // point does, so the device does not cut a runt.
             len -= len % mss;
         }
-        if len < mss && len < unsent.min(run) && !fin {
+        if len < mss && len < unsent.min(run) && !fin && !window_probe {
             // Window- or congestion-limited fragment: wait for a full segment unless it
             // is at least half the largest window seen (sender SWS avoidance).
             if len < self.max_snd_wnd / 2 {
                 return None;
             }
         }
-        if self.cfg.nagle && len < mss && self.outstanding() > 0 && !fin && len == unsent {
+        if self.cfg.nagle
+            && len < mss
+            && self.outstanding() > 0
+            && !fin
+            && len == unsent
+            && !window_probe
+        {
             return None;
         }
         Some(Plan {
@@ -1677,6 +2021,48 @@ impl<'a> Socket<'a> {
             syn: false,
             fin,
             rexmit: false,
+            probe: false,
+        })
+    }
+
+    /// The probe: one new segment if the window allows (whatever the congestion window),
+    /// else the highest segment sent again.
+    fn plan_probe(&self) -> Option<Plan> {
+        let mss = self.send_mss;
+        let data_end = self.data_end();
+        let unsent = (data_end - self.snd_nxt).max(0) as usize;
+        let wnd_room = ((self.snd_una + self.snd_wnd) - self.snd_nxt).max(0) as usize;
+        if self.fin_seq.is_none() && unsent > 0 && wnd_room > 0 {
+            let offset = (self.snd_nxt - self.data_base()).max(0) as usize;
+            let run = self.tx.peek(offset, mss).len();
+            let len = unsent.min(mss).min(wnd_room).min(run);
+            if len > 0 {
+                return Some(Plan {
+                    seq: self.snd_nxt,
+                    len,
+                    syn: false,
+                    fin: self.fin_queued && len == unsent,
+                    rexmit: false,
+                    probe: true,
+                });
+            }
+        }
+        if self.outstanding() == 0 {
+            return None;
+        }
+        let (fin, top) = match self.fin_seq {
+            Some(f) if f + 1 == self.snd_nxt => (true, f),
+            _ => (false, self.snd_nxt.min(data_end)),
+        };
+        let start = SeqNumber(top.0.wrapping_sub(mss as u32)).max(self.snd_una);
+        let len = (top - start).max(0) as usize;
+        (len > 0 || fin).then_some(Plan {
+            seq: start,
+            len,
+            syn: false,
+            fin,
+            rexmit: true,
+            probe: true,
         })
     }
 
@@ -1692,6 +2078,7 @@ impl<'a> Socket<'a> {
                 syn: false,
                 fin: false,
                 rexmit: false,
+                probe: false,
             });
         }
         ack_wanted.then_some(Plan {
@@ -1700,6 +2087,7 @@ impl<'a> Socket<'a> {
             syn: false,
             fin: false,
             rexmit: false,
+            probe: false,
         })
     }
 
@@ -1729,6 +2117,14 @@ impl<'a> Socket<'a> {
                     _ => {}
                 }
             }
+            self.txlog.sent(
+                self.snd_una,
+                (plan.seq, end),
+                micros(now),
+                plan.rexmit,
+                self.rack.min_rtt.map_or(0, |m| m / 16),
+                &self.sacked,
+            );
             if end > self.snd_nxt {
                 if !plan.rexmit && self.rtt_probe.is_none() && self.recovery.is_none() {
                     self.rtt_probe = Some((plan.seq, now));
@@ -1738,6 +2134,14 @@ impl<'a> Socket<'a> {
             if plan.rexmit {
                 self.stats.retransmits += 1;
                 self.rtt_probe = None;
+            }
+            if plan.probe {
+                self.stats.tlp_probes += 1;
+                self.tlp = Some((self.snd_nxt, plan.rexmit));
+                self.pto_at = None;
+                self.arm_rto(now);
+            } else if !plan.rexmit {
+                self.arm_pto(now);
             }
             if self.rto_at.is_none() {
                 self.arm_rto(now);
@@ -1754,6 +2158,9 @@ impl<'a> Socket<'a> {
             self.update_rcv_adv();
         }
         let options = self.options_for(now, is_syn);
+        if !is_syn && self.dsack.take().is_some() {
+            self.stats.dsacks_sent += 1;
+        }
         let window_len = if is_syn {
             self.rx.window().min(usize::from(u16::MAX)) as u16
         } else {
@@ -1810,6 +2217,8 @@ struct Plan {
     syn: bool,
     fin: bool,
     rexmit: bool,
+    /// A tail loss probe.
+    probe: bool,
 }
 
 impl Plan {
@@ -1820,6 +2229,7 @@ impl Plan {
             syn: true,
             fin: false,
             rexmit: false,
+            probe: false,
         }
     }
 }

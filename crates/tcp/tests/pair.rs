@@ -172,12 +172,23 @@ fn segment_limit_sends_large_segments_in_mss_multiples() {
         }
         now += Duration::from_millis(1);
     }
-    assert!(got == data, "stream differs ({} of {} bytes)", got.len(), data.len());
-    assert!(largest > 4 * mss, "largest segment {largest} bytes (MSS {mss})");
+    assert!(
+        got == data,
+        "stream differs ({} of {} bytes)",
+        got.len(),
+        data.len()
+    );
+    assert!(
+        largest > 4 * mss,
+        "largest segment {largest} bytes (MSS {mss})"
+    );
     assert!(
         segments * mss * 3 < data.len(),
         "{segments} data segments for {} bytes (MSS {mss})",
         data.len()
     );
-    assert!(odd * 2 <= segments, "{odd} of {segments} large segments not MSS multiples");
+    assert!(
+        odd * 2 <= segments,
+        "{odd} of {segments} large segments not MSS multiples"
+    );
 }

@@ -456,6 +456,188 @@ fn sack_recovery_resends_only_the_holes() {
     assert_eq!(s.sock.stats().rto_fired, 0);
 }
 
+/// A SACK connection whose RTT is measured at 1 ms: 2 segments sent and acknowledged after
+/// 1 ms. Returns the next relative sequence number to be sent.
+fn sack_connection_with_rtt() -> (Script, u32) {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    s.sock.set_nagle(false);
+    s.sock.send_slice(&[1; 2920]).unwrap();
+    assert_eq!(s.drain().len(), 2);
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(2921));
+    assert!(s.sock.srtt().is_some());
+    (s, 2921)
+}
+
+fn micros(s: &mut Script, us: u64) {
+    s.now += Duration::from_micros(us);
+}
+
+// ----- RACK-TLP (RFC 8985) -----
+
+#[test]
+fn tail_loss_is_repaired_by_a_probe_not_a_timeout() {
+    let (mut s, base) = sack_connection_with_rtt();
+    s.sock.send_slice(&vec![2; 4 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 4);
+    // The first two arrive; the last two (the tail) are lost: no later data, no dupACKs.
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(base + 2920));
+    s.expect_none();
+    // The probe timeout, 2·SRTT + 2 ms, comes long before the 200 ms RTO: the last segment
+    // goes again (no new data to send).
+    let pto = s.until_deadline();
+    assert!(pto <= Duration::from_millis(5), "{pto:?}");
+    s.expect(&format!("P. seq {} ack 1 len 1460", base + 3 * 1460));
+    s.expect_none();
+    assert_eq!(s.sock.stats().tlp_probes, 1);
+    // Its SACK shows the segment before it missing: RACK marks it lost once an RTT has
+    // passed since it was sent, and fast recovery resends it.
+    s.after(1);
+    s.inject(
+        seg(".")
+            .seq(1)
+            .ack(base + 2920)
+            .sack(&[(base + 3 * 1460, base + 4 * 1460)]),
+    );
+    s.expect(&format!(". seq {} ack 1 len 1460", base + 2920));
+    s.expect_none();
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(base + 4 * 1460));
+    assert_eq!(s.sock.send_queue(), 0);
+    let st = *s.sock.stats();
+    assert_eq!(
+        (st.rto_fired, st.retransmits, st.fast_recoveries),
+        (0, 2, 1)
+    );
+    assert!(st.rack_losses >= 1, "{st:?}");
+}
+
+#[test]
+fn a_whole_flight_lost_is_repaired_by_a_probe_not_a_timeout() {
+    // As when one TSO frame carrying the whole flight is dropped.
+    let (mut s, base) = sack_connection_with_rtt();
+    s.sock.send_slice(&vec![2; 3 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 3);
+    assert!(s.until_deadline() <= Duration::from_millis(5));
+    s.expect(&format!("P. seq {} ack 1 len 1460", base + 2 * 1460));
+    s.after(1);
+    s.inject(
+        seg(".")
+            .seq(1)
+            .ack(base)
+            .sack(&[(base + 2 * 1460, base + 3 * 1460)]),
+    );
+    s.expect(&format!(". seq {base} ack 1 len 1460"));
+    s.expect(&format!(". seq {} ack 1 len 1460", base + 1460));
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(base + 3 * 1460));
+    assert_eq!(s.sock.stats().rto_fired, 0);
+}
+
+#[test]
+fn a_lost_retransmission_is_resent_without_a_timeout() {
+    let (mut s, base) = sack_connection_with_rtt();
+    let seg_at = |i: u32| base + i * 1460;
+    s.sock.send_slice(&vec![3; 8 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 8);
+    // Segment 0 is lost; 1..8 arrive: it is lost by RFC 6675's rule, resent at once.
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(base).sack(&[(seg_at(1), seg_at(8))]));
+    s.expect(&format!(". seq {base} ack 1 len 1460"));
+    s.expect_none();
+    // New data follows the retransmission, a little later.
+    micros(&mut s, 200);
+    s.sock.send_slice(&vec![4; 2 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 2);
+    // The retransmission is lost too, but data sent after it is SACKed: once RACK's RTT has
+    // passed since the retransmission, it is lost again and resent, with no RTO.
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(base).sack(&[(seg_at(1), seg_at(10))]));
+    s.expect(&format!(". seq {base} ack 1 len 1460"));
+    s.expect_none();
+    assert_eq!(s.sock.stats().lost_retransmits, 1);
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(seg_at(10)));
+    assert_eq!(s.sock.send_queue(), 0);
+    let st = *s.sock.stats();
+    assert_eq!(
+        (st.rto_fired, st.retransmits, st.fast_recoveries),
+        (0, 2, 1)
+    );
+}
+
+#[test]
+fn reordering_within_the_window_is_not_loss() {
+    // Three segments sent 100 µs apart; the second overtakes the first.
+    let run = |first_arrives: bool| {
+        let (mut s, base) = sack_connection_with_rtt();
+        for i in 0..3 {
+            s.sock.send_slice(&[5; 1460]).unwrap();
+            assert_eq!(s.drain().len(), 1, "segment {i}");
+            micros(&mut s, 100);
+        }
+        // 1.1 ms after the first was sent, the second is SACKed.
+        micros(&mut s, 800);
+        s.inject(
+            seg(".")
+                .seq(1)
+                .ack(base)
+                .sack(&[(base + 1460, base + 2920)]),
+        );
+        s.expect_none();
+        // The first is deemed lost only after RACK.rtt (1 ms) + reo_wnd (min_RTT / 4) since
+        // it was sent: 1.25 ms. The timer is set for then.
+        let wait = s.sock.poll_timeout().unwrap() - s.now;
+        assert_eq!(wait, Duration::from_micros(150));
+        if first_arrives {
+            // It arrives within the window: nothing is resent.
+            micros(&mut s, 100);
+            s.inject(seg(".").seq(1).ack(base + 2920));
+            s.expect_none();
+            micros(&mut s, 100);
+            s.inject(seg(".").seq(1).ack(base + 3 * 1460));
+        } else {
+            // It does not: at the deadline it is resent, without waiting for an RTO.
+            s.until_deadline();
+            s.expect(&format!(". seq {base} ack 1 len 1460"));
+            s.after(1);
+            s.inject(seg(".").seq(1).ack(base + 3 * 1460));
+        }
+        assert_eq!(s.sock.send_queue(), 0);
+        *s.sock.stats()
+    };
+    let st = run(true);
+    assert_eq!(
+        (st.retransmits, st.fast_recoveries, st.rto_fired),
+        (0, 0, 0)
+    );
+    let st = run(false);
+    assert_eq!(
+        (st.retransmits, st.fast_recoveries, st.rto_fired),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn duplicate_data_is_reported_with_a_dsack() {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    s.inject(seg(".").seq(1).ack(1).len(100));
+    s.expect(". seq 1 ack 101 len 0");
+    // The same segment again (our ACK was lost, the peer retransmitted): RFC 2883.
+    s.inject(seg(".").seq(1).ack(1).len(100));
+    let o = s.expect(". seq 1 ack 101 len 0");
+    assert_eq!(
+        o.options.sack_blocks.as_slice(),
+        &[(abs(&s, 1), abs(&s, 101))]
+    );
+    assert_eq!(s.sock.stats().dsacks_sent, 1);
+    // Reported once.
+    s.inject(seg(".").seq(101).ack(1).len(100));
+    let o = s.expect(". seq 1 ack 201 len 0");
+    assert!(o.options.sack_blocks.is_empty());
+}
+
 #[test]
 fn limited_transmit_sends_new_data_on_early_dupacks() {
     let mut s = Script::established(plain(), seg("S."));

@@ -112,3 +112,57 @@ fn no_sack_no_timestamps_still_recovers() {
         run_transfer(cfg, transfer(256 << 10, 0), link(20_000), link(20_000), 5).expect("transfer");
     assert!(r.client.fast_recoveries > 0, "{r:?}");
 }
+
+#[test]
+fn low_rtt_loss_is_recovered_without_timeouts() {
+    // A 50 µs RTT at 10 Gbit/s with 1% loss both ways (the TAP bench's conditions): one RTO
+    // (200 ms floor) costs 4000 round trips, so losses must be repaired by SACK, RACK and
+    // TLP. Before RACK-TLP every seed here hit 1-2 RTOs and took 238-438 ms.
+    use unistack_tcp::sim::{FNV_INIT, fnv1a, pattern};
+    let link = LinkConfig {
+        delay: Duration::from_micros(25),
+        rate: Some(10_000_000_000),
+        loss_ppm: 10_000,
+        queue_limit: 100_000,
+        ..LinkConfig::default()
+    };
+    let size = 16 << 20;
+    let bytes: Vec<u8> = (0..size).map(|i| pattern(1, i)).collect();
+    let expected = fnv1a(FNV_INIT, &bytes);
+    let (mut rtos, mut lost) = (0, 0);
+    for seed in 1..=3 {
+        let t = Transfer {
+            up: size,
+            down: 0,
+            buffer: 1 << 20,
+            time_limit: Duration::from_secs(60),
+            close: true,
+        };
+        let r = run_transfer(Config::default(), t, link, link, seed).expect("transfer");
+        assert_eq!(r.bytes, (size, 0));
+        assert_eq!(r.hashes.0, expected, "the exact byte stream");
+        let c = r.client;
+        eprintln!(
+            "seed {seed}: {:?}, lost {}+{}, rexmit {}, rto {}, fast recoveries {}, tlp {}, \
+             rack losses {}, lost rexmits {}",
+            r.elapsed,
+            r.links.0.lost,
+            r.links.1.lost,
+            c.retransmits,
+            c.rto_fired,
+            c.fast_recoveries,
+            c.tlp_probes,
+            c.rack_losses,
+            c.lost_retransmits
+        );
+        rtos += c.rto_fired + r.server.rto_fired;
+        lost += r.links.0.lost + r.links.1.lost;
+        assert!(
+            r.elapsed < Duration::from_millis(150),
+            "seed {seed}: {:?}",
+            r.elapsed
+        );
+    }
+    assert!(lost > 500, "{lost}");
+    assert!(rtos <= 1, "{rtos} RTOs for {lost} losses");
+}
