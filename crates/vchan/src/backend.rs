@@ -65,6 +65,14 @@ pub trait EventChannel {
     /// # Errors
     /// Platform errors.
     fn wait(&self, timeout: Option<Duration>) -> Result<bool, BackendError>;
+
+    /// Whether the other end still exists, when the platform can tell: `Some(false)` once
+    /// it is known to be gone without having closed (a crashed process). Xen needs no such
+    /// probe (its unmap notification clears the peer's liveness byte); the default is `None`
+    /// (cannot tell).
+    fn peer_alive(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Event-channel allocation.

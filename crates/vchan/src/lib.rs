@@ -98,9 +98,11 @@
 //!
 //! # Not supported (yet)
 //! - Talking to a real hypervisor: a unikernel backend (hypercalls) is not written.
-//! - libxenvchan's `server_persist`, and Xen's unmap notification on *our* side (`*_notify`
-//!   grant calls that clear the liveness byte when a process dies): a crashed [`linux`] peer
-//!   is seen as connected until its files are removed. Store permissions are not modelled.
+//! - libxenvchan's `server_persist`. Xen's unmap notification (`*_notify` grant calls that
+//!   clear the liveness byte when a process dies) has no file equivalent; instead the
+//!   [`linux`] backend probes the peer's event socket ([`EventChannel::peer_alive`]), and a
+//!   [`Vchan`] whose peer process is gone without closing reports itself closed (blocked
+//!   calls check every 250 ms). Store permissions are not modelled.
 //! - netif multi-queue and control rings, the x86_32 blkif ABI; request ids are checked for
 //!   range and, with [`ring::IdTable`], for being outstanding, but tying a transmit packet's
 //!   slots together is left to the driver (`unistack-stack`'s netfront does).

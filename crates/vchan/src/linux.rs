@@ -396,6 +396,28 @@ impl EventChannel for LinuxEvent {
         }
         Ok(got)
     }
+
+    fn peer_alive(&self) -> Option<bool> {
+        self.probe()
+    }
+}
+
+impl LinuxEvent {
+    /// Probe the peer's socket without sending: a socket file nobody is bound to any more
+    /// (connection refused) or that is gone means the peer's process has exited — the
+    /// stand-in for Xen's unmap notification, which no file can give.
+    fn probe(&self) -> Option<bool> {
+        let remote = self.remote()?;
+        let path = self.host.port_path(self.peer, self.host.id(), remote);
+        let s = UnixDatagram::unbound().ok()?;
+        match s.connect(&path) {
+            Ok(()) => Some(true),
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) => {
+                Some(false)
+            }
+            Err(_) => None,
+        }
+    }
 }
 
 impl std::os::fd::AsFd for LinuxEvent {

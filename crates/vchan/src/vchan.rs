@@ -331,6 +331,9 @@ pub struct Vchan<B: Backend> {
     /// Private copy of our producer index of the write ring.
     wr_prod: u32,
     closed: bool,
+    /// The backend reported the peer gone without closing (a crashed process): its liveness
+    /// byte is treated as "exited".
+    peer_dead: bool,
     corrupt: Option<Corrupt>,
     timeout: Option<Duration>,
     clock: Option<fn() -> Duration>,
@@ -352,6 +355,9 @@ impl<B: Backend> core::fmt::Debug for Vchan<B> {
             .finish_non_exhaustive()
     }
 }
+
+/// How often a blocked call checks that the peer still exists.
+const PEER_PROBE: Duration = Duration::from_millis(250);
 
 impl<B: Backend> Vchan<B> {
     /// Create the server end for `peer` (`libxenvchan_server_init`): share the page and ring
@@ -422,6 +428,7 @@ impl<B: Backend> Vchan<B> {
             rd_cons: first,
             wr_prod: first,
             closed: false,
+            peer_dead: false,
             corrupt: None,
             timeout: None,
             clock: default_clock(),
@@ -517,6 +524,7 @@ impl<B: Backend> Vchan<B> {
             rd_cons,
             wr_prod,
             closed: false,
+            peer_dead: false,
             corrupt: None,
             timeout: None,
             clock: default_clock(),
@@ -610,6 +618,9 @@ impl<B: Backend> Vchan<B> {
 
     /// The peer's liveness byte, validated.
     fn peer_live(&self) -> Result<u8, Error> {
+        if self.peer_dead {
+            return Ok(LIVE_EXITED);
+        }
         let (.., live) = self.bytes();
         let v = self.page().load_u8(live, Ordering::Acquire)?;
         match (v, self.role) {
@@ -692,7 +703,19 @@ impl<B: Backend> Vchan<B> {
         self.raw_buffer_space()
     }
 
-    /// The connection state.
+    /// Ask the backend whether a connected peer still exists (see
+    /// [`EventChannel::peer_alive`]); one that is gone counts as exited from then on.
+    fn check_peer_alive(&mut self) {
+        if !self.peer_dead
+            && self.peer_live().ok() == Some(LIVE_CONNECTED)
+            && self.event.peer_alive() == Some(false)
+        {
+            self.peer_dead = true;
+        }
+    }
+
+    /// The connection state. A peer whose process is known to be gone without closing
+    /// (the [`linux`](crate::linux) backend probes its socket) counts as closed.
     ///
     /// # Errors
     /// [`Corrupt`] if the peer's liveness byte or index is invalid.
@@ -703,6 +726,7 @@ impl<B: Backend> Vchan<B> {
         if self.closed {
             return Ok(State::Closed);
         }
+        self.check_peer_alive();
         let r = self.state_inner();
         self.poison(r)
     }
@@ -776,9 +800,22 @@ impl<B: Backend> Vchan<B> {
                 }
                 (Some(t), ..) => Some(t),
             };
-            let got = self.event.wait(remaining)?;
-            if !got && self.timeout.is_some() && self.clock.is_none() {
-                return Err(Error::TimedOut);
+            if self.timeout.is_some() && self.clock.is_none() {
+                // No clock: one wait is the whole timeout.
+                if !self.event.wait(remaining)? {
+                    self.check_peer_alive();
+                    if self.peer_dead {
+                        continue; // `op` now sees the peer as gone
+                    }
+                    return Err(Error::TimedOut);
+                }
+                continue;
+            }
+            // Sleep in slices so a peer that died without closing is noticed (its events
+            // will never come); the clock bounds the whole call.
+            let slice = remaining.map_or(PEER_PROBE, |r| r.min(PEER_PROBE));
+            if !self.event.wait(Some(slice))? {
+                self.check_peer_alive();
             }
         }
     }

@@ -4,6 +4,7 @@
 //! `child_client` test, selected with `--exact --ignored` and told the root directory through
 //! `UNISTACK_VCHAN_CHILD_ROOT`).
 
+use std::io::Read as _;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
@@ -256,4 +257,59 @@ fn child_client() {
     c.send(&h.to_le_bytes()).unwrap();
     drop(c);
     assert_eq!(host.outstanding(), (0, 0));
+}
+
+/// A peer process killed without closing (no unmap notification exists on Linux): its
+/// event socket is left with nobody bound to it, which the backend's probe notices, so
+/// `state()` says the channel is closed and a blocking read with no timeout ends (with the
+/// data the peer wrote before it died) instead of waiting forever.
+#[test]
+fn a_killed_peer_process_is_seen_as_gone() {
+    let root = Root(scratch_root("killed"));
+    let host = LinuxHost::new(&root.0, 1).unwrap();
+    let mut server =
+        Vchan::server(host.clone(), 2, PATH, ServerConfig::new(1 << 14, 1024)).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writes_then_hangs",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &root.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    server.set_timeout(Some(Duration::from_secs(60)));
+    assert_eq!(server.wait_connected(), Ok(State::Connected));
+    let mut hello = [0u8; 5];
+    server.read_exact(&mut hello).unwrap();
+    assert_eq!(&hello, b"hello");
+    assert_eq!(server.state(), Ok(State::Connected), "alive and hanging");
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The child wrote 3 more bytes before hanging: they are still ours to read.
+    let start = std::time::Instant::now();
+    server.set_timeout(None);
+    let mut rest = [0u8; 16];
+    let n = server.read(&mut rest).unwrap();
+    assert_eq!(&rest[..n], b"bye");
+    assert_eq!(server.read(&mut rest), Ok(0), "end of stream, not a hang");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.state(), Ok(State::Closed));
+}
+
+/// The peer of `a_killed_peer_process_is_seen_as_gone` (run by it, in a child process).
+#[test]
+#[ignore = "run by a_killed_peer_process_is_seen_as_gone in a child process"]
+fn child_writes_then_hangs() {
+    let root =
+        std::env::var_os(CHILD_ENV).expect("started by a_killed_peer_process_is_seen_as_gone");
+    let host = LinuxHost::new(PathBuf::from(root), 2).unwrap();
+    let mut c = Vchan::client_timeout(host, 1, PATH, Duration::from_secs(30)).unwrap();
+    c.write_all(b"hello").unwrap();
+    c.write_all(b"bye").unwrap();
+    std::thread::sleep(Duration::from_secs(120));
 }
