@@ -113,7 +113,7 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> Disk<B, SLOTS, SEGS> {
     ///
     /// # Errors
     /// [`Error::TimedOut`] after the timeout without one; [`Error::Closed`] if the back end
-    /// closed meanwhile; [`Error::Corrupt`].
+    /// closed meanwhile or its process died (noticed within 100 ms); [`Error::Corrupt`].
     pub fn wait_completion(&mut self) -> Result<Completion, Error> {
         let start = Instant::now();
         loop {
@@ -135,7 +135,11 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> Disk<B, SLOTS, SEGS> {
             let left = self.timeout.saturating_sub(start.elapsed());
             let slice = left.min(Duration::from_millis(100));
             if !self.front.wait_event(Some(slice))? {
-                if self.front.peer_state()?.is_none_or(|s| s.is_closing()) {
+                // Closed through the store, or a back-end process that died without
+                // closing (nothing will ever answer).
+                if self.front.peer_state()?.is_none_or(|s| s.is_closing())
+                    || self.front.peer_alive() == Some(false)
+                {
                     return Err(Error::Closed);
                 }
                 if start.elapsed() >= self.timeout {

@@ -873,6 +873,13 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> Blkfront<B, SLOTS, SEGS>
         Ok(self.event.wait(timeout)?)
     }
 
+    /// Whether the back end's process still exists, when the platform can tell
+    /// ([`unistack_vchan::EventChannel::peer_alive`]: `Some(false)` once it died without
+    /// closing).
+    pub fn peer_alive(&self) -> Option<bool> {
+        self.event.peer_alive()
+    }
+
     /// The back end's xenbus state now (`None` if its node is gone).
     ///
     /// # Errors

@@ -138,7 +138,8 @@ fn sigkill_loses_no_write_acknowledged_before_the_last_flush() {
     let child = spawn_back(&root.0, &img, &[]);
     let pid = child.id();
     let mut disk = connect(&root.0);
-    disk.set_timeout(Duration::from_secs(2));
+    // Long enough that a timeout cannot pass for noticing the dead back end.
+    disk.set_timeout(Duration::from_secs(30));
     let sectors = (DISK / 512) as usize;
     let mut model = MemDisk::new(DISK / 512, 512);
     let mut durable = model.clone();
@@ -177,12 +178,14 @@ fn sigkill_loses_no_write_acknowledged_before_the_last_flush() {
         };
         match r {
             Ok(()) => {}
-            Err(Error::TimedOut | Error::Closed) => break,
+            // The back end's process is gone: its event socket refuses, and the waiting
+            // call says so at once instead of running into its 30 s timeout.
+            Err(Error::Closed) => break,
             Err(e) => panic!("unexpected {e:?}"),
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the kill never came"
+            start.elapsed() < Duration::from_secs(20),
+            "the kill never came, or went unnoticed"
         );
     }
     let status = killer.join().unwrap();
