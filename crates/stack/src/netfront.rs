@@ -172,6 +172,16 @@ impl<C: EventChannel> End<C> {
         Ok(())
     }
 
+    /// Sleep on the event channel; a peer process found gone without closing (when the
+    /// platform can tell) stops the device with [`Error::Closed`].
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<bool, Error> {
+        let got = self.event.wait(timeout)?;
+        if !got && self.error.is_none() && self.event.peer_alive() == Some(false) {
+            self.error = Some(Error::Closed);
+        }
+        Ok(got)
+    }
+
     /// Keep the error that stops the device.
     fn fail<T>(&mut self, r: Result<T, Error>) -> Option<T> {
         match r {
@@ -313,7 +323,9 @@ impl<B: Grants + Events + Store> Netfront<B> {
     }
 
     /// Sleep until the back end signals or `timeout` passes, unless responses are already
-    /// waiting (then return at once). Returns whether there may be work.
+    /// waiting (then return at once). Returns whether there may be work. A back-end process
+    /// found gone without closing stops the device ([`error`](Self::error) is
+    /// [`Error::Closed`]).
     ///
     /// # Errors
     /// Ring and platform errors.
@@ -321,7 +333,7 @@ impl<B: Grants + Events + Store> Netfront<B> {
         if self.rx.final_check_for_responses()? || self.tx.final_check_for_responses()? {
             return Ok(true);
         }
-        Ok(self.end.event.wait(timeout)?)
+        self.end.wait(timeout)
     }
 
     fn post_rx(&mut self, id: u16) -> Result<(), Error> {
@@ -568,7 +580,8 @@ impl<B: Grants + Events + Store> Netback<B> {
 
     /// Sleep until the front end signals or `timeout` passes, unless frames are already
     /// waiting (or, after a transmit found no posted receive page, pages are). Returns
-    /// whether there may be work.
+    /// whether there may be work. A front-end process found gone without closing stops the
+    /// device ([`error`](Self::error) is [`Error::Closed`]).
     ///
     /// # Errors
     /// Ring and platform errors.
@@ -578,7 +591,7 @@ impl<B: Grants + Events + Store> Netback<B> {
         {
             return Ok(true);
         }
-        Ok(self.end.event.wait(timeout)?)
+        self.end.wait(timeout)
     }
 
     /// The mapped page behind `gref`, mapping it on first use.

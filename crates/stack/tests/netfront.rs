@@ -1,7 +1,7 @@
 //! Netfront and netback: two interfaces joined over Xen netif rings (in one process and across
 //! two), hostile back ends and front ends, and resource leaks.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -689,6 +689,65 @@ fn two_stacks_over_netfront_and_netback_across_processes() {
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "back-end process failed: {status}");
+    drop(front);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+const HANG_ENV: &str = "UNISTACK_NETBACK_HANG";
+
+#[test]
+#[ignore = "helper: a back end that attaches and hangs, for the killed-peer test"]
+fn netback_hang_child() {
+    let Ok(root) = std::env::var(HANG_ENV) else {
+        return;
+    };
+    let host = LinuxHost::new(root, 0).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let _back = loop {
+        if let Some(b) = Netback::attach(host.clone(), 1, PATH, ChecksumCaps::all()).unwrap() {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "no front end");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+/// A back-end process killed without closing stops the front end (`Error::Closed`) at its
+/// next idle wait, instead of leaving it waiting for frames that will never come.
+#[test]
+fn a_killed_netback_process_stops_the_front_end() {
+    let root = scratch_root("netfront-kill");
+    let host = LinuxHost::new(&root, 1).unwrap();
+    let mut front = Netfront::connect(host, 0, PATH, NetConfig::default()).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "netback_hang_child"])
+        .env(HANG_ENV, &root)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the back end to attach (it writes backend-state).
+    let key = root.join("store/local/domain/1/device/vif/0/backend-state");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !key.exists() {
+        assert!(Instant::now() < deadline, "the back end did not attach");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The attach sent an event: take it, then the channel is idle.
+    for _ in 0..10 {
+        if !front.wait(Some(Duration::from_millis(20))).unwrap() {
+            break;
+        }
+    }
+    assert!(front.error().is_none(), "alive and idle");
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!front.wait(Some(Duration::from_millis(20))).unwrap());
+    assert_eq!(front.error(), Some(&Error::Closed));
+    assert!(
+        front.transmit(Duration::ZERO, 60, |_| ()).is_none(),
+        "stopped"
+    );
     drop(front);
     let _ = std::fs::remove_dir_all(&root);
 }
