@@ -9,10 +9,11 @@ pub const MAX_RANGES: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Range {
-    /// Offset of the first byte from the assembler's origin (`RCV.NXT`).
-    start: usize,
+    /// Offset of the first byte from the assembler's origin (`RCV.NXT`); `u32`, as a TCP
+    /// window never exceeds 2^30 bytes (12-byte ranges instead of 24).
+    start: u32,
     /// Offset one past the last byte.
-    end: usize,
+    end: u32,
     /// Recency: larger is more recently extended.
     stamp: u32,
 }
@@ -40,22 +41,27 @@ impl Assembler {
 
     /// Bytes held out of order.
     pub fn held(&self) -> usize {
-        self.ranges.iter().map(|r| r.end - r.start).sum()
+        self.ranges.iter().map(|r| (r.end - r.start) as usize).sum()
     }
 
     /// The end of the furthest range (0 when empty).
     pub fn extent(&self) -> usize {
-        self.ranges.last().map_or(0, |r| r.end)
+        self.ranges.last().map_or(0, |r| r.end as usize)
     }
 
     /// Record `[offset, offset + len)` as held (`offset > 0`; offset 0 is in-order data, see
     /// [`advance`](Self::advance)). Returns `false`, changing nothing, when the range would need
-    /// a new slot and all are taken.
+    /// a new slot and all are taken, or would end beyond 2^32 bytes from the origin.
     pub fn add(&mut self, offset: usize, len: usize) -> bool {
         if len == 0 {
             return true;
         }
-        let (start, end) = (offset, offset + len);
+        let (Ok(start), Some(Ok(end))) = (
+            u32::try_from(offset),
+            offset.checked_add(len).map(u32::try_from),
+        ) else {
+            return false;
+        };
         self.clock = self.clock.wrapping_add(1);
         // Ranges are sorted and disjoint and non-adjacent. Find those touching [start, end].
         let first = self.ranges.iter().position(|r| r.end >= start);
@@ -88,7 +94,7 @@ impl Assembler {
         true
     }
 
-    fn insert(&mut self, at: usize, start: usize, end: usize) -> bool {
+    fn insert(&mut self, at: usize, start: u32, end: u32) -> bool {
         self.ranges
             .insert(
                 at,
@@ -107,15 +113,17 @@ impl Assembler {
         let mut moved = n;
         // Ranges wholly covered by the new data vanish; one that overlaps or touches extends.
         while let Some(r) = self.ranges.first().copied() {
-            if r.start > moved {
+            if r.start as usize > moved {
                 break;
             }
-            moved = moved.max(r.end);
+            moved = moved.max(r.end as usize);
             self.ranges.remove(0);
         }
+        // Any range left starts beyond `moved`, so `moved` fits in a u32 then.
+        let shift = moved.min(u32::MAX as usize) as u32;
         for r in self.ranges.iter_mut() {
-            r.start -= moved;
-            r.end -= moved;
+            r.start -= shift;
+            r.end -= shift;
         }
         moved
     }
@@ -128,7 +136,7 @@ impl Assembler {
         order
             .iter()
             .take(max.min(4))
-            .map(|r| ((origin + r.start).0, (origin + r.end).0))
+            .map(|r| ((origin + r.start as usize).0, (origin + r.end as usize).0))
             .collect()
     }
 
@@ -136,7 +144,7 @@ impl Assembler {
     pub fn contains(&self, offset: usize, len: usize) -> bool {
         self.ranges
             .iter()
-            .any(|r| r.start <= offset && offset + len <= r.end)
+            .any(|r| r.start as usize <= offset && offset.saturating_add(len) <= r.end as usize)
     }
 }
 

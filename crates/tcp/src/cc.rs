@@ -209,6 +209,30 @@ impl Congestion {
         self.cwnd = self.ssthresh.max(self.mss);
     }
 
+    /// Set the window directly: RFC 6937's PRR sets it to `pipe + sndcnt` on each ACK of a
+    /// recovery.
+    pub(crate) fn set_window(&mut self, cwnd: usize) {
+        self.cwnd = cwnd.max(self.mss);
+    }
+
+    /// What an undo restores: the window and `max(ssthresh, 3/4 of the window)` (Linux's
+    /// `tcp_current_ssthresh`), taken before a reduction.
+    pub(crate) fn prior(&self) -> (usize, usize) {
+        (self.cwnd, self.ssthresh.max(self.cwnd / 4 * 3))
+    }
+
+    /// The last reduction was spurious (RFC 3522 / RFC 3708): restore the window and
+    /// threshold saved by [`Congestion::prior`] before it, keeping anything larger since.
+    pub(crate) fn undo(&mut self, (cwnd, ssthresh): (usize, usize)) {
+        self.cwnd = self.cwnd.max(cwnd);
+        self.ssthresh = self.ssthresh.max(ssthresh);
+        self.acked = 0;
+        if self.algorithm == Algorithm::Cubic {
+            self.cubic.w_max = self.cubic.w_max.max(cwnd);
+            self.cubic.epoch = None;
+        }
+    }
+
     /// Restart after an idle period longer than an RTO (RFC 5681 4.1).
     pub fn on_idle(&mut self, initial_segments: usize) {
         self.cwnd = self.cwnd.min(self.mss * initial_segments.max(1));

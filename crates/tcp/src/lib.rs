@@ -44,15 +44,32 @@
 //!   flight is repaired by SACK recovery instead of a timeout; RFC 6298 RTO with Karn's rule and
 //!   backoff; RFC 5681 slow start and congestion avoidance, fast retransmit, RFC 6582 NewReno
 //!   (the window is ssthresh when recovery ends), RFC 3042 limited transmit, CUBIC (RFC 9438)
-//!   per connection ([`Algorithm`]); Nagle, delayed ACKs, keep-alive, zero-window probing,
+//!   per connection ([`Algorithm`], NewReno by default); with SACK, RFC 6937 PRR with the
+//!   slow-start reduction bound paces fast recovery (each ACK lets out `ssthresh /
+//!   RecoverFS` of what it delivered while the pipe is above ssthresh, at most what it
+//!   delivered plus one segment below), so the window comes down over a round trip rather
+//!   than at once; a reduction whose retransmissions are all shown spurious — by D-SACKs
+//!   inside the episode's range (RFC 3708, Linux's `undo_retrans`) or, for the first
+//!   retransmission, by an ACK echoing an older timestamp (RFC 3522 Eifel) — is undone,
+//!   restoring the window and `max(ssthresh, 3/4 window)` as before it: at once after a
+//!   timeout (which also stops its go-back-N) or outside recovery, when it ends within a
+//!   fast recovery; Nagle, delayed ACKs, keep-alive, zero-window probing,
 //!   sender and receiver silly-window avoidance; closure APIs (`send_with`, `recv_with`) over
 //!   the buffers. [`Stats`] counts RTOs, fast recoveries, probes, RACK losses, lost
 //!   retransmissions and D-SACKs.
 //! - RACK's send times live in a bounded table of 16 send ranges per connection (not one
 //!   entry per segment): sends close in time merge, and a full table merges the least
 //!   informative neighbours keeping the later time, which can only delay a time-based
-//!   verdict; IsLost and the timers cover what a coarse range hides. Times are microseconds of
-//!   the caller's clock; with a coarse clock RACK degrades towards IsLost.
+//!   verdict; IsLost and the timers cover what a coarse range hides. A range merged from sends
+//!   at different times is marked coarse and its delivery gives no RTT sample and does not move
+//!   RACK.xmit (its late time made RACK's RTT look shorter than the path's and declared
+//!   segments still in flight lost: a cascade of spurious retransmissions with CUBIC's larger
+//!   windows). Times are microseconds of the caller's clock; with a coarse clock RACK degrades
+//!   towards IsLost.
+//! - Size: a [`Socket`] is 1256 bytes on 64-bit targets (a unit test holds the budget): the
+//!   `Config` is kept packed (96 bytes, [`Socket::config`] rebuilds it), the RTT estimator
+//!   and the timers count nanoseconds in `u64`s (durations saturate at 584 years) and the
+//!   assembler's ranges hold `u32` offsets.
 //! - [`Listener`]: a bounded SYN backlog in caller storage and RFC 4987 SYN cookies when it is
 //!   full or always ([`CookieMode`]); a completed handshake is a [`Handshake`] that
 //!   [`Socket::accept`] turns into a connection. RFC 6528 ISNs from the caller's [`IsnKey`].
@@ -77,9 +94,8 @@
 //!
 //! # Not supported yet
 //! Urgent data (the pointer is ignored, data is delivered inline), ECN, TCP Fast Open, MPTCP,
-//! PRR (RFC 6937: the window drops to ssthresh at once on recovery entry), undoing a window
-//! reduction found spurious by D-SACK (RACK only widens its reordering window), pacing, path
-//! MTU discovery (the stack issue), IPv6.
+//! PRR without SACK (a NewReno connection's window still drops to ssthresh at once), undoing a
+//! TLP-triggered reduction, pacing, path MTU discovery (the stack issue), IPv6.
 #![no_std]
 #![forbid(unsafe_code)]
 

@@ -26,6 +26,11 @@ pub(crate) const LOG_RANGES: usize = 16;
 const RETRANS: u8 = 1;
 /// The range is deemed lost and waits to be retransmitted.
 const LOST: u8 = 2;
+/// The range was merged from sends further apart than the granule when the table was full:
+/// its time is the latest of them, too late for the earlier parts, so its delivery must not
+/// yield an RTT sample nor move RACK.xmit (it would make the RTT look shorter than it is and
+/// declare segments still in flight lost).
+const COARSE: u8 = 4;
 
 /// Microseconds on the caller's clock, wrapping.
 pub(crate) fn micros(d: Duration) -> u32 {
@@ -62,6 +67,8 @@ pub(crate) struct Piece {
     pub at: u32,
     /// Whether it was retransmitted.
     pub retransmitted: bool,
+    /// Whether its time only bounds sends merged from different times (see `COARSE`).
+    pub coarse: bool,
 }
 
 /// Send times and loss marks for the outstanding sequence space (see the module docs).
@@ -161,7 +168,9 @@ impl TxLog {
             self.ranges[i + 1] = Sent {
                 end: b.end,
                 at: if later(a.at, b.at) { a.at } else { b.at },
-                flags: (a.flags & b.flags & LOST) | ((a.flags | b.flags) & RETRANS),
+                flags: (a.flags & b.flags & LOST)
+                    | ((a.flags | b.flags) & (RETRANS | COARSE))
+                    | if a.at == b.at { 0 } else { COARSE },
             };
             self.ranges.remove(i);
         }
@@ -251,6 +260,7 @@ impl TxLog {
                     end: e.min(to),
                     at: r.at,
                     retransmitted: r.flags & RETRANS != 0,
+                    coarse: r.flags & COARSE != 0,
                 });
             }
             s = e;
@@ -465,5 +475,22 @@ mod tests {
         }
         l.ack(s(5000));
         assert!(l.ranges.iter().all(|r| r.end > s(5000)));
+    }
+
+    #[test]
+    fn ranges_merged_across_times_are_coarse() {
+        // Sends 1 ms apart (granule 5 µs) fill the table; compaction merges some, and those
+        // report their time as a bound only (no RTT sample, no RACK.xmit).
+        let sb = Scoreboard::new();
+        let mut l = TxLog::new();
+        for i in 0..40u32 {
+            l.sent(s(0), (s(i * 10), s(i * 10 + 10)), i * 1000, false, 5, &sb);
+        }
+        let mut pieces = std::vec::Vec::new();
+        l.for_each_in(s(0), s(0), s(400), |p| pieces.push(p));
+        assert!(pieces.iter().any(|p| p.coarse), "{pieces:?}");
+        // The newest sends are still exact.
+        assert!(!pieces.last().unwrap().coarse);
+        assert_eq!(pieces.last().unwrap().at, 39_000);
     }
 }

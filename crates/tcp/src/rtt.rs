@@ -2,51 +2,64 @@
 
 use core::time::Duration;
 
-/// Smoothed RTT, its variation, and the RTO with exponential backoff.
+/// Smoothed RTT, its variation, and the RTO with exponential backoff. Kept in nanoseconds
+/// (`u64`, 48 bytes instead of 88 as `Duration`s; durations saturate at 584 years).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RttEstimator {
-    srtt: Option<Duration>,
-    rttvar: Duration,
-    rto: Duration,
+    /// `u64::MAX` until the first sample.
+    srtt: u64,
+    rttvar: u64,
+    rto: u64,
+    min: u64,
+    max: u64,
     backoff: u32,
-    min: Duration,
-    max: Duration,
 }
 
 /// The clock granularity `G` of RFC 6298 (we count in microseconds; 1 ms keeps RTO sane on
 /// very short paths, like Linux's jiffy).
 const GRANULARITY: Duration = Duration::from_millis(1);
 
+const UNSET: u64 = u64::MAX;
+
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(UNSET - 1)
+}
+
+fn dur(n: u64) -> Duration {
+    Duration::from_nanos(n)
+}
+
 impl RttEstimator {
     /// A fresh estimator: RTO `initial` until the first sample, then at least `min`, at most
     /// `max`.
     pub fn new(initial: Duration, min: Duration, max: Duration) -> Self {
         RttEstimator {
-            srtt: None,
-            rttvar: Duration::ZERO,
-            rto: initial.clamp(min, max.max(min)),
+            srtt: UNSET,
+            rttvar: 0,
+            rto: ns(initial.clamp(min, max.max(min))),
             backoff: 0,
-            min,
-            max: max.max(min),
+            min: ns(min),
+            max: ns(max.max(min)),
         }
     }
 
     /// The smoothed RTT, once measured.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt
+        (self.srtt != UNSET).then(|| dur(self.srtt))
     }
 
     /// The RTT variation.
     pub fn rttvar(&self) -> Duration {
-        self.rttvar
+        dur(self.rttvar)
     }
 
     /// The current timeout, backoff included.
     pub fn rto(&self) -> Duration {
-        self.rto
+        let max = dur(self.max);
+        dur(self.rto)
             .checked_mul(1u32 << self.backoff.min(16))
-            .unwrap_or(self.max)
-            .min(self.max)
+            .unwrap_or(max)
+            .min(max)
     }
 
     /// How many times in a row the timer has backed off.
@@ -57,19 +70,16 @@ impl RttEstimator {
     /// Take an RTT measurement (never from a retransmitted segment unless timestamps say which
     /// transmission it answers: Karn's rule is the caller's). Clears the backoff.
     pub fn sample(&mut self, r: Duration) {
-        match self.srtt {
-            None => {
-                self.srtt = Some(r);
-                self.rttvar = r / 2;
-            }
+        let (srtt, rttvar) = match self.srtt() {
+            None => (r, r / 2),
             Some(srtt) => {
                 let delta = srtt.abs_diff(r);
-                self.rttvar = (self.rttvar * 3 + delta) / 4;
-                self.srtt = Some((srtt * 7 + r) / 8);
+                ((srtt * 7 + r) / 8, (self.rttvar() * 3 + delta) / 4)
             }
-        }
-        let srtt = self.srtt.unwrap_or(r);
-        self.rto = (srtt + (self.rttvar * 4).max(GRANULARITY)).clamp(self.min, self.max);
+        };
+        self.srtt = ns(srtt);
+        self.rttvar = ns(rttvar);
+        self.rto = ns((srtt + (rttvar * 4).max(GRANULARITY)).clamp(dur(self.min), dur(self.max)));
         self.backoff = 0;
     }
 

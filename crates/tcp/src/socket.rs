@@ -22,7 +22,7 @@ use unistack_ipv4::Ipv4Address;
 use crate::assembler::Assembler;
 use crate::buffer::RingBuffer;
 use crate::cc::Congestion;
-use crate::config::{Config, window_shift_for};
+use crate::config::{Config, Packed, window_shift_for};
 use crate::isn::{FourTuple, IsnKey};
 use crate::options::{OptionsRepr, SackBlocks};
 use crate::rack::{Piece, TxLog, later, micros, since};
@@ -249,6 +249,9 @@ pub struct Stats {
     pub dsacks_received: u64,
     /// D-SACK blocks sent for duplicate data.
     pub dsacks_sent: u64,
+    /// Window reductions undone because every retransmission they caused was shown spurious
+    /// (by D-SACKs, RFC 3708, or a timestamp echo older than the retransmission, RFC 3522).
+    pub undos: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,6 +270,47 @@ struct Recovery {
     /// The next retransmission goes whatever the pipe (the first of a recovery, or NewReno's
     /// answer to a partial ACK).
     kick: bool,
+    /// RFC 6937's prr_delivered, prr_out and RecoverFS, bytes (fast recovery with SACK).
+    prr_delivered: u32,
+    prr_out: u32,
+    recover_fs: u32,
+}
+
+impl Recovery {
+    fn new(kind: RecoveryKind, point: SeqNumber, flight: usize) -> Self {
+        Recovery {
+            kind,
+            point,
+            kick: true,
+            prr_delivered: 0,
+            prr_out: 0,
+            recover_fs: flight.min(u32::MAX as usize) as u32,
+        }
+    }
+}
+
+/// What undoing a window reduction needs (RFC 3522, RFC 3708, Linux's undo): the window
+/// before it, the sequence range it retransmitted in, and how many retransmissions are not
+/// yet shown spurious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Undo {
+    /// `Congestion::prior` before the reduction.
+    prior: (usize, usize),
+    /// SND.UNA and SND.NXT when it started: D-SACKs count only inside.
+    from: SeqNumber,
+    to: SeqNumber,
+    /// Segments retransmitted, and those shown spurious.
+    sent: u32,
+    spurious: u32,
+    /// Our TSval on the first retransmission and its sequence number, until the first ACK
+    /// above it is checked (Eifel detection).
+    eifel: Option<(u32, SeqNumber)>,
+}
+
+impl Undo {
+    fn proven(&self) -> bool {
+        self.sent > 0 && self.spurious >= self.sent
+    }
 }
 
 /// RACK's variables (RFC 8985 6.1), times in µs.
@@ -314,6 +358,13 @@ impl Rack {
 
     /// RFC 8985 6.2 steps 2 and 3 for one delivered piece at `now` (µs).
     fn delivered(&mut self, p: Piece, now: u32) {
+        if p.coarse {
+            // Its time is a bound only (see `TxLog`): it tells how far delivery got.
+            if !self.valid || p.end > self.fack {
+                self.fack = p.end;
+            }
+            return;
+        }
         let rtt = since(now, p.at);
         if p.retransmitted && self.min_rtt.is_some_and(|m| rtt < m) {
             // Too quick for the retransmission: the original's delivery (step 2).
@@ -361,9 +412,40 @@ const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// The MSS assumed when the peer sends none (RFC 9293 3.7.1).
 const DEFAULT_MSS: u16 = 536;
 
+/// A deadline, `None` as `u64::MAX` nanoseconds: 8 bytes instead of an `Option<Duration>`'s
+/// 16 (times saturate at 584 years).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct At(u64);
+
+impl At {
+    const NONE: At = At(u64::MAX);
+
+    fn some(d: Duration) -> At {
+        At(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1))
+    }
+
+    fn get(self) -> Option<Duration> {
+        (self != At::NONE).then(|| Duration::from_nanos(self.0))
+    }
+
+    fn is_none(self) -> bool {
+        self == At::NONE
+    }
+
+    fn is_some_and(self, f: impl FnOnce(Duration) -> bool) -> bool {
+        self.get().is_some_and(f)
+    }
+}
+
+impl From<Option<Duration>> for At {
+    fn from(d: Option<Duration>) -> At {
+        d.map_or(At::NONE, At::some)
+    }
+}
+
 /// A TCP connection.
 pub struct Socket<'a> {
-    cfg: Config,
+    cfg: Packed,
     state: State,
     error: Option<ConnectionError>,
     tuple: FourTuple,
@@ -375,9 +457,9 @@ pub struct Socket<'a> {
     txlog: TxLog,
     rack: Rack,
     /// RACK's reordering timer.
-    rack_at: Option<Duration>,
+    rack_at: At,
     /// The probe timeout (TLP).
-    pto_at: Option<Duration>,
+    pto_at: At,
     /// The probe timeout fired: send a probe.
     tlp_due: bool,
     /// The TLP episode in progress: SND.NXT after the probe, and whether it retransmitted.
@@ -418,25 +500,26 @@ pub struct Socket<'a> {
     rtt: RttEstimator,
     cc: Congestion,
     recovery: Option<Recovery>,
+    undo: Option<Undo>,
     dupacks: u32,
     rtt_probe: Option<(SeqNumber, Duration)>,
     retries: u32,
 
-    rto_at: Option<Duration>,
-    ack_at: Option<Duration>,
+    rto_at: At,
+    ack_at: At,
     ack_now: bool,
     segs_unacked: u32,
     window_update: bool,
     probe_due: bool,
-    keepalive_at: Option<Duration>,
+    keepalive_at: At,
     keepalive_sent: u32,
     keepalive_due: bool,
-    close_at: Option<Duration>,
-    challenge_window: (Duration, u32),
+    close_at: At,
+    challenge_window: (At, u32),
     /// A reset to send: its sequence number and ACK.
     rst_pending: Option<(SeqNumber, Option<SeqNumber>)>,
-    last_rx: Duration,
-    last_tx: Duration,
+    /// When a segment was last sent (for the restart after idle); `At::NONE` before any.
+    last_tx: At,
     stats: Stats,
 }
 
@@ -466,6 +549,7 @@ impl<'a> Socket<'a> {
         tx: impl Into<ManagedSlice<'a, u8>>,
         cfg: Config,
     ) -> Self {
+        let cfg = Packed::new(&cfg);
         let unspecified = FourTuple {
             local_addr: Ipv4Address::UNSPECIFIED,
             local_port: 0,
@@ -482,8 +566,8 @@ impl<'a> Socket<'a> {
             sacked: Scoreboard::new(),
             txlog: TxLog::new(),
             rack: Rack::new(),
-            rack_at: None,
-            pto_at: None,
+            rack_at: At::NONE,
+            pto_at: At::NONE,
             tlp_due: false,
             tlp: None,
             dsack: None,
@@ -509,26 +593,30 @@ impl<'a> Socket<'a> {
             ts: None,
             sack_ok: false,
             wscale_offered: None,
-            rtt: RttEstimator::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
-            cc: Congestion::new(cfg.congestion, usize::from(DEFAULT_MSS), cfg.initial_window),
+            rtt: RttEstimator::new(cfg.rto_initial(), cfg.rto_min(), cfg.rto_max()),
+            cc: Congestion::new(
+                cfg.congestion,
+                usize::from(DEFAULT_MSS),
+                cfg.initial_window(),
+            ),
             recovery: None,
+            undo: None,
             dupacks: 0,
             rtt_probe: None,
             retries: 0,
-            rto_at: None,
-            ack_at: None,
+            rto_at: At::NONE,
+            ack_at: At::NONE,
             ack_now: false,
             segs_unacked: 0,
             window_update: false,
             probe_due: false,
-            keepalive_at: None,
+            keepalive_at: At::NONE,
             keepalive_sent: 0,
             keepalive_due: false,
-            close_at: None,
-            challenge_window: (Duration::ZERO, 0),
+            close_at: At::NONE,
+            challenge_window: (At::some(Duration::ZERO), 0),
             rst_pending: None,
-            last_rx: Duration::ZERO,
-            last_tx: Duration::ZERO,
+            last_tx: At::NONE,
             stats: Stats::default(),
             cfg,
         }
@@ -656,9 +744,9 @@ impl<'a> Socket<'a> {
         self.snd_wnd
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.cfg
+    /// The configuration (kept packed inside; this rebuilds it).
+    pub fn config(&self) -> Config {
+        self.cfg.config()
     }
 
     /// Toggle Nagle's algorithm.
@@ -675,8 +763,8 @@ impl<'a> Socket<'a> {
         self.sacked.clear();
         self.txlog.clear();
         self.rack = Rack::new();
-        self.rack_at = None;
-        self.pto_at = None;
+        self.rack_at = At::NONE;
+        self.pto_at = At::NONE;
         self.tlp_due = false;
         self.tlp = None;
         self.dsack = None;
@@ -685,26 +773,31 @@ impl<'a> Socket<'a> {
         self.fin_seq = None;
         self.peer_fin = false;
         self.recovery = None;
+        self.undo = None;
         self.dupacks = 0;
         self.rtt_probe = None;
         self.retries = 0;
-        self.rto_at = None;
-        self.ack_at = None;
+        self.rto_at = At::NONE;
+        self.ack_at = At::NONE;
         self.ack_now = false;
         self.segs_unacked = 0;
         self.window_update = false;
         self.probe_due = false;
-        self.keepalive_at = None;
+        self.keepalive_at = At::NONE;
         self.keepalive_sent = 0;
         self.keepalive_due = false;
-        self.close_at = None;
+        self.close_at = At::NONE;
         self.rst_pending = None;
         self.cc = Congestion::new(
             self.cfg.congestion,
             usize::from(DEFAULT_MSS),
-            self.cfg.initial_window,
+            self.cfg.initial_window(),
         );
-        self.rtt = RttEstimator::new(self.cfg.rto_initial, self.cfg.rto_min, self.cfg.rto_max);
+        self.rtt = RttEstimator::new(
+            self.cfg.rto_initial(),
+            self.cfg.rto_min(),
+            self.cfg.rto_max(),
+        );
         self.stats = Stats::default();
     }
 
@@ -746,7 +839,6 @@ impl<'a> Socket<'a> {
             .window_scaling
             .then(|| window_shift_for(self.rx.capacity()));
         self.state = State::SynSent;
-        self.last_rx = now;
         Ok(())
     }
 
@@ -783,8 +875,7 @@ impl<'a> Socket<'a> {
         });
         self.set_send_mss(hs.peer_mss);
         self.state = State::SynReceived;
-        self.last_rx = now;
-        self.rto_at = Some(now + self.rtt.rto());
+        self.rto_at = At::some(now + self.rtt.rto());
         Ok(())
     }
 
@@ -792,7 +883,7 @@ impl<'a> Socket<'a> {
         let ts = if self.ts.is_some() { 12 } else { 0 };
         let mss = usize::from(peer_mss.min(self.cfg.mss).max(64)) - ts;
         self.send_mss = mss;
-        self.cc.set_mss(mss, self.cfg.initial_window);
+        self.cc.set_mss(mss, self.cfg.initial_window());
     }
 
     // ----- application data -----
@@ -915,24 +1006,25 @@ impl<'a> Socket<'a> {
             self.error = error;
             self.tx.clear();
         }
-        self.rto_at = None;
-        self.ack_at = None;
+        self.rto_at = At::NONE;
+        self.ack_at = At::NONE;
         self.ack_now = false;
-        self.keepalive_at = None;
-        self.close_at = None;
+        self.keepalive_at = At::NONE;
+        self.close_at = At::NONE;
         self.recovery = None;
-        self.rack_at = None;
-        self.pto_at = None;
+        self.undo = None;
+        self.rack_at = At::NONE;
+        self.pto_at = At::NONE;
         self.tlp_due = false;
     }
 
     fn enter_time_wait(&mut self, now: Duration) {
         self.state = State::TimeWait;
-        self.rto_at = None;
-        self.rack_at = None;
-        self.pto_at = None;
-        self.keepalive_at = None;
-        self.close_at = Some(now + self.cfg.msl * 2);
+        self.rto_at = At::NONE;
+        self.rack_at = At::NONE;
+        self.pto_at = At::NONE;
+        self.keepalive_at = At::NONE;
+        self.close_at = At::some(now + self.cfg.msl() * 2);
     }
 
     // ----- helpers -----
@@ -1028,16 +1120,16 @@ impl<'a> Socket<'a> {
     }
 
     fn arm_rto(&mut self, now: Duration) {
-        self.rto_at = Some(now + self.rtt.rto());
+        self.rto_at = At::some(now + self.rtt.rto());
     }
 
     fn can_challenge(&mut self, now: Duration) -> bool {
         let (start, count) = self.challenge_window;
-        if now.saturating_sub(start) >= Duration::from_secs(1) {
-            self.challenge_window = (now, 1);
+        if now.saturating_sub(start.get().unwrap_or_default()) >= Duration::from_secs(1) {
+            self.challenge_window = (At::some(now), 1);
             return true;
         }
-        if count < self.cfg.challenge_ack_limit {
+        if count < self.cfg.challenge_ack_limit() {
             self.challenge_window.1 += 1;
             return true;
         }
@@ -1079,7 +1171,6 @@ impl<'a> Socket<'a> {
         {
             return Outcome::NotMine;
         }
-        self.last_rx = now;
         if self.state == State::SynSent {
             return self.handle_syn_sent(now, seg);
         }
@@ -1143,7 +1234,7 @@ impl<'a> Socket<'a> {
                     }
                     self.rtt_probe = None;
                     self.retries = 0;
-                    self.rto_at = None;
+                    self.rto_at = At::NONE;
                     self.state = State::Established;
                     self.ack_now = true;
                     self.keepalive_reset(now);
@@ -1156,7 +1247,7 @@ impl<'a> Socket<'a> {
                     self.state = State::SynReceived;
                     self.snd_nxt = self.iss;
                     self.syn_sent = false;
-                    self.rto_at = Some(now);
+                    self.rto_at = At::some(now);
                 }
                 Outcome::Accepted
             }
@@ -1336,11 +1427,12 @@ impl<'a> Socket<'a> {
     fn keepalive_reset(&mut self, now: Duration) {
         self.keepalive_sent = 0;
         self.keepalive_due = false;
-        self.keepalive_at = self.cfg.keep_alive.map(|k| now + k.idle);
+        self.keepalive_at = self.cfg.keep_alive().map(|k| now + k.idle).into();
     }
 
     fn process_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
         let old_wnd = self.snd_wnd;
+        let (una_before, sacked_before) = (self.snd_una, self.sacked.sacked_bytes());
         // Window update (RFC 9293 3.10.7.4).
         if self.snd_wl1 < seg.seq_number || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack)
         {
@@ -1381,6 +1473,7 @@ impl<'a> Socket<'a> {
             }
             if dsack {
                 self.on_dsack();
+                self.undo_dsack(SeqNumber(blocks[0].0), SeqNumber(blocks[0].1));
             }
         }
         if ack > self.snd_una {
@@ -1413,6 +1506,65 @@ impl<'a> Socket<'a> {
                 self.arm_pto(now);
             }
         }
+        self.try_undo(now);
+        // PRR (RFC 6937) paces fast recovery: what this ACK delivered (cumulatively and by
+        // SACK) lets proportionally as much go, so the window comes down to ssthresh over a
+        // round trip instead of at once; below ssthresh the slow-start reduction bound lets
+        // the pipe grow back by at most what was delivered plus one segment.
+        if self.sack_ok
+            && let Some(mut r) = self.recovery
+            && r.kind == RecoveryKind::Fast
+        {
+            let delivered = ((self.snd_una - una_before).max(0) as usize
+                + self.sacked.sacked_bytes())
+            .saturating_sub(sacked_before);
+            r.prr_delivered = r
+                .prr_delivered
+                .saturating_add(delivered.min(u32::MAX as usize) as u32);
+            let (prr_delivered, prr_out) = (r.prr_delivered as usize, r.prr_out as usize);
+            let pipe = self.pipe();
+            let ssthresh = self.cc.ssthresh();
+            let sndcnt = if pipe > ssthresh {
+                let fs = (r.recover_fs as usize).max(1);
+                (prr_delivered.saturating_mul(ssthresh).div_ceil(fs)).saturating_sub(prr_out)
+            } else {
+                let limit = prr_delivered.saturating_sub(prr_out).max(delivered) + self.send_mss;
+                (ssthresh - pipe).min(limit)
+            };
+            self.cc.set_window(pipe + sndcnt);
+            self.recovery = Some(r);
+        }
+    }
+
+    /// A D-SACK for `[s, e)`: retransmissions of the current undo episode shown spurious.
+    fn undo_dsack(&mut self, s: SeqNumber, e: SeqNumber) {
+        let mss = self.send_mss.max(1);
+        if let Some(u) = &mut self.undo
+            && s >= u.from
+            && e <= u.to
+        {
+            let segs = ((e - s).max(0) as usize).div_ceil(mss).max(1);
+            u.spurious = u
+                .spurious
+                .saturating_add(segs.min(u32::MAX as usize) as u32);
+        }
+    }
+
+    /// Undo the last reduction once every retransmission it caused is shown spurious: at
+    /// once outside a fast recovery (a timeout's go-back-N stops, nothing stays marked lost),
+    /// at its end within one (Linux likewise undoes a recovery when it completes).
+    fn try_undo(&mut self, now: Duration) {
+        let Some(u) = self.undo else { return };
+        if !u.proven() || self.recovery.is_some_and(|r| r.kind == RecoveryKind::Fast) {
+            return;
+        }
+        self.undo = None;
+        self.cc.undo(u.prior);
+        self.stats.undos += 1;
+        if self.recovery.take().is_some() {
+            self.txlog.clear_lost();
+            self.arm_pto(now);
+        }
     }
 
     fn on_dupack(&mut self, now: Duration) {
@@ -1436,17 +1588,30 @@ impl<'a> Socket<'a> {
     }
 
     fn enter_fast_recovery(&mut self, now: Duration) {
+        self.start_undo();
         self.cc.on_fast_retransmit(self.outstanding());
-        self.recovery = Some(Recovery {
-            kind: RecoveryKind::Fast,
-            point: self.snd_nxt,
-            kick: true,
-        });
+        self.recovery = Some(Recovery::new(
+            RecoveryKind::Fast,
+            self.snd_nxt,
+            self.outstanding(),
+        ));
         self.rtt_probe = None;
         self.stats.fast_recoveries += 1;
-        self.pto_at = None;
+        self.pto_at = At::NONE;
         self.tlp = None;
         self.arm_rto(now);
+    }
+
+    /// A reduction starts: remember what undoing it restores.
+    fn start_undo(&mut self) {
+        self.undo = Some(Undo {
+            prior: self.cc.prior(),
+            from: self.snd_una,
+            to: self.snd_nxt,
+            sent: 0,
+            spurious: 0,
+            eifel: None,
+        });
     }
 
     /// RACK's view of the newly delivered `[from, to)` (the parts not SACKed before).
@@ -1491,7 +1656,7 @@ impl<'a> Socket<'a> {
     /// seen), then RACK by time; anything lost starts a recovery if none is running.
     fn detect_losses(&mut self, now: Duration) {
         if !self.sack_ok || self.outstanding() == 0 {
-            self.rack_at = None;
+            self.rack_at = At::NONE;
             return;
         }
         let una = self.snd_una;
@@ -1509,7 +1674,7 @@ impl<'a> Socket<'a> {
         if let Some(seq) = self.sacked.lost_below(ranges, bytes) {
             self.txlog.mark_lost_below(una, seq, &self.sacked);
         }
-        self.rack_at = None;
+        self.rack_at = At::NONE;
         if self.rack.valid {
             let wait = self.rack.rtt.saturating_add(self.reo_wnd());
             let (marked, retrans, left) = self.txlog.rack_detect(
@@ -1522,7 +1687,9 @@ impl<'a> Socket<'a> {
             );
             self.stats.rack_losses += u64::from(marked);
             self.stats.lost_retransmits += u64::from(retrans);
-            self.rack_at = left.map(|us| now + Duration::from_micros(u64::from(us)));
+            self.rack_at = left
+                .map(|us| now + Duration::from_micros(u64::from(us)))
+                .into();
         }
         if self.recovery.is_none() && self.txlog.has_lost(una, &self.sacked) {
             self.enter_fast_recovery(now);
@@ -1532,7 +1699,7 @@ impl<'a> Socket<'a> {
     /// Schedule the probe timeout (RFC 8985 7.2): 2·SRTT (plus a lone segment's worst
     /// delayed ACK), never after the retransmission timeout.
     fn arm_pto(&mut self, now: Duration) {
-        self.pto_at = None;
+        self.pto_at = At::NONE;
         if !self.sack_ok
             || self.recovery.is_some()
             || self.tlp.is_some()
@@ -1557,7 +1724,7 @@ impl<'a> Socket<'a> {
             pto += WORST_DELAYED_ACK;
         }
         let at = now + pto;
-        self.pto_at = Some(match self.rto_at {
+        self.pto_at = At::some(match self.rto_at.get() {
             Some(rto) if rto < at => rto,
             _ => at,
         });
@@ -1607,6 +1774,20 @@ impl<'a> Socket<'a> {
         if !sampled {
             self.rtt.reset_backoff();
         }
+        // Eifel (RFC 3522): the first ACK above the first retransmission echoes the
+        // original's timestamp if the original arrived, so that retransmission was spurious.
+        if let Some(u) = &mut self.undo
+            && let Some((tsval, seq)) = u.eifel
+            && ack > seq
+        {
+            u.eifel = None;
+            if let Some((_, tsecr)) = seg.options.timestamp
+                && tsecr != 0
+                && (tsecr.wrapping_sub(tsval) as i32) < 0
+            {
+                u.spurious = u.spurious.saturating_add(1);
+            }
+        }
         match self.recovery {
             Some(r) if ack >= r.point => {
                 if r.kind == RecoveryKind::Fast {
@@ -1643,7 +1824,7 @@ impl<'a> Socket<'a> {
         if self.outstanding() > 0 {
             self.arm_rto(now);
         } else {
-            self.rto_at = None;
+            self.rto_at = At::NONE;
         }
         self.arm_pto(now);
         self.keepalive_reset(now);
@@ -1652,7 +1833,7 @@ impl<'a> Socket<'a> {
             match self.state {
                 State::FinWait1 => {
                     self.state = State::FinWait2;
-                    self.close_at = self.cfg.fin_wait2_timeout.map(|d| now + d);
+                    self.close_at = self.cfg.fin_wait2_timeout().map(|d| now + d).into();
                 }
                 State::Closing => self.enter_time_wait(now),
                 State::LastAck => self.enter_closed(None),
@@ -1704,7 +1885,7 @@ impl<'a> Socket<'a> {
                 // Filling a hole, or every second full segment: ACK now (RFC 5681 4.2).
                 self.ack_now = true;
             } else if self.ack_at.is_none() {
-                self.ack_at = self.cfg.ack_delay().map(|d| now + d);
+                self.ack_at = self.cfg.ack_delay().map(|d| now + d).into();
             }
         } else {
             if self.asm.contains(offset, data.len()) {
@@ -1736,12 +1917,12 @@ impl<'a> Socket<'a> {
             return Some(Duration::ZERO);
         }
         [
-            self.rto_at,
-            self.ack_at,
-            self.keepalive_at,
-            self.close_at,
-            self.rack_at,
-            self.pto_at,
+            self.rto_at.get(),
+            self.ack_at.get(),
+            self.keepalive_at.get(),
+            self.close_at.get(),
+            self.rack_at.get(),
+            self.pto_at.get(),
         ]
         .into_iter()
         .flatten()
@@ -1750,7 +1931,7 @@ impl<'a> Socket<'a> {
 
     fn run_timers(&mut self, now: Duration) {
         if self.close_at.is_some_and(|t| t <= now) {
-            self.close_at = None;
+            self.close_at = At::NONE;
             match self.state {
                 State::TimeWait => self.enter_closed(None),
                 State::FinWait2 => self.enter_closed(Some(ConnectionError::TimedOut)),
@@ -1758,13 +1939,13 @@ impl<'a> Socket<'a> {
             }
         }
         if self.ack_at.is_some_and(|t| t <= now) {
-            self.ack_at = None;
+            self.ack_at = At::NONE;
             self.ack_now = true;
         }
         if self.keepalive_at.is_some_and(|t| t <= now) && self.state != State::Established {
-            self.keepalive_at = None;
+            self.keepalive_at = At::NONE;
         }
-        if let (Some(at), Some(k)) = (self.keepalive_at, self.cfg.keep_alive)
+        if let (Some(at), Some(k)) = (self.keepalive_at.get(), self.cfg.keep_alive())
             && at <= now
         {
             if self.keepalive_sent >= k.probes {
@@ -1774,14 +1955,14 @@ impl<'a> Socket<'a> {
             }
             self.keepalive_sent += 1;
             self.keepalive_due = true;
-            self.keepalive_at = Some(now + k.interval);
+            self.keepalive_at = At::some(now + k.interval);
         }
         if self.rack_at.is_some_and(|t| t <= now) {
-            self.rack_at = None;
+            self.rack_at = At::NONE;
             self.detect_losses(now);
         }
         if self.pto_at.is_some_and(|t| t <= now) {
-            self.pto_at = None;
+            self.pto_at = At::NONE;
             if self.recovery.is_none() && self.tlp.is_none() && self.outstanding() > 0 {
                 // The probe goes instead of a timeout due now (as Linux does).
                 self.tlp_due = true;
@@ -1794,10 +1975,10 @@ impl<'a> Socket<'a> {
     }
 
     fn on_rto(&mut self) {
-        self.rto_at = None;
+        self.rto_at = At::NONE;
         let limit = match self.state {
-            State::SynSent | State::SynReceived => self.cfg.syn_retries,
-            _ => self.cfg.max_retransmissions,
+            State::SynSent | State::SynReceived => self.cfg.syn_retries(),
+            _ => self.cfg.max_retransmissions(),
         };
         let zero_window_probe = self.snd_wnd == 0
             && self.outstanding() <= 1
@@ -1832,11 +2013,11 @@ impl<'a> Socket<'a> {
                     // The persist timer: keep probing.
                 } else {
                     self.txlog.mark_all_lost();
-                    self.recovery = Some(Recovery {
-                        kind: RecoveryKind::Timeout,
-                        point: self.snd_nxt,
-                        kick: true,
-                    });
+                    self.recovery = Some(Recovery::new(
+                        RecoveryKind::Timeout,
+                        self.snd_nxt,
+                        self.outstanding(),
+                    ));
                 }
             }
             _ => {
@@ -1844,6 +2025,14 @@ impl<'a> Socket<'a> {
                     return;
                 }
                 self.stats.rto_fired += 1;
+                // Repeated timeouts keep the first one's undo record.
+                if self
+                    .recovery
+                    .is_none_or(|r| r.kind != RecoveryKind::Timeout)
+                    || self.undo.is_none()
+                {
+                    self.start_undo();
+                }
                 self.cc.on_timeout(self.pipe_for_timeout());
                 if self.rtt.backoff() >= 2 {
                     // Repeated timeouts: stop trusting SACK information (reneging).
@@ -1852,15 +2041,15 @@ impl<'a> Socket<'a> {
                 self.dupacks = 0;
                 // RFC 8985 6.3 / RFC 6675 5.1: everything outstanding is lost.
                 self.txlog.mark_all_lost();
-                self.rack_at = None;
-                self.pto_at = None;
+                self.rack_at = At::NONE;
+                self.pto_at = At::NONE;
                 self.tlp_due = false;
                 self.tlp = None;
-                self.recovery = Some(Recovery {
-                    kind: RecoveryKind::Timeout,
-                    point: self.snd_nxt,
-                    kick: true,
-                });
+                self.recovery = Some(Recovery::new(
+                    RecoveryKind::Timeout,
+                    self.snd_nxt,
+                    self.outstanding(),
+                ));
             }
         }
     }
@@ -2134,11 +2323,33 @@ impl<'a> Socket<'a> {
             if plan.rexmit {
                 self.stats.retransmits += 1;
                 self.rtt_probe = None;
+                if plan.probe {
+                    // A probe's D-SACK must not count for an earlier episode.
+                    if self.recovery.is_none() {
+                        self.undo = None;
+                    }
+                } else if let Some(u) = &mut self.undo
+                    && self.recovery.is_some()
+                {
+                    if u.sent == 0
+                        && let Some(t) = self.ts
+                    {
+                        u.eifel = Some((ms(now).wrapping_add(t.offset), plan.seq));
+                    }
+                    u.sent = u.sent.saturating_add(1);
+                }
+            }
+            if let Some(mut r) = self.recovery
+                && r.kind == RecoveryKind::Fast
+            {
+                let len = (plan.len + usize::from(plan.fin)).min(u32::MAX as usize) as u32;
+                r.prr_out = r.prr_out.saturating_add(len);
+                self.recovery = Some(r);
             }
             if plan.probe {
                 self.stats.tlp_probes += 1;
                 self.tlp = Some((self.snd_nxt, plan.rexmit));
-                self.pto_at = None;
+                self.pto_at = At::NONE;
                 self.arm_rto(now);
             } else if !plan.rexmit {
                 self.arm_pto(now);
@@ -2148,10 +2359,11 @@ impl<'a> Socket<'a> {
             }
             // Restart after idle (RFC 5681 4.1).
             if self.outstanding() == plan.len + usize::from(plan.fin)
-                && now.saturating_sub(self.last_tx) > self.rtt.rto()
-                && self.last_tx != Duration::ZERO
+                && let Some(last_tx) = self.last_tx.get()
+                && now.saturating_sub(last_tx) > self.rtt.rto()
+                && last_tx != Duration::ZERO
             {
-                self.cc.on_idle(self.cfg.initial_window);
+                self.cc.on_idle(self.cfg.initial_window());
             }
         }
         if ack.is_some() {
@@ -2170,10 +2382,10 @@ impl<'a> Socket<'a> {
             self.last_ack_sent = a;
         }
         self.ack_now = false;
-        self.ack_at = None;
+        self.ack_at = At::NONE;
         self.segs_unacked = 0;
         self.window_update = false;
-        self.last_tx = now;
+        self.last_tx = At::some(now);
         self.stats.segments_sent += 1;
         let offset = (plan.seq - self.data_base()).max(0) as usize;
         let payload = if plan.len > 0 {
@@ -2259,4 +2471,32 @@ pub fn reset_for(seg: &TcpRepr<'_>) -> Option<TcpRepr<'static>> {
         options: OptionsRepr::default(),
         payload: &[],
     })
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+    use core::mem::size_of;
+
+    /// The socket's size budget. Measured on x86_64: 1472 bytes before the packing below
+    /// (1544 with PRR and undo state added); the packed `Config` (96 bytes instead of 168),
+    /// the RTT estimator in nanoseconds (48 instead of 88), the assembler's `u32` offsets
+    /// (112 instead of 208), eight times as `At` (8 bytes instead of 16 each) and an unread
+    /// receive time removed make 1256.
+    /// The rest: scoreboard 136, RACK's send log 200, stats 136 (public `u64` counters),
+    /// congestion 80, two rings 80, undo 48, sequence state and the remaining times. Lower the
+    /// bound when something shrinks; raise it only with a reason.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn socket_fits_its_budget() {
+        assert_eq!(size_of::<Packed>(), 96);
+        assert_eq!(size_of::<RttEstimator>(), 48);
+        assert_eq!(size_of::<Assembler>(), 112);
+        assert_eq!(size_of::<At>(), 8);
+        assert!(
+            size_of::<Socket<'_>>() <= 1256,
+            "{}",
+            size_of::<Socket<'_>>()
+        );
+    }
 }

@@ -664,6 +664,145 @@ fn cubic_is_selectable_per_connection() {
     assert_eq!(s.sock.congestion_window(), 14600 * 717 / 1024, "beta 0.7");
 }
 
+// ----- PRR (RFC 6937) and undo (RFC 3522, RFC 3708) -----
+
+#[test]
+fn prr_spreads_the_reduction_over_the_recovery() {
+    // 20 segments in flight, the first lost; limited transmit adds 4, so ssthresh is 12
+    // segments. Dropping the window to it at once sends nothing new until the pipe (21
+    // segments after the retransmission) falls below it, 9 SACKs later; PRR sends about one
+    // new segment per two delivered from the start.
+    let cfg = Config {
+        initial_window: 20,
+        ..plain()
+    };
+    let mut s = Script::established(cfg, seg("S.").sack_ok());
+    s.sock.set_nagle(false);
+    s.sock.send_slice(&vec![0; 40 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 20);
+    let at = |i: u32| 1 + i * 1460;
+    let mut new_after = Vec::new();
+    for k in 1..20 {
+        s.inject(seg(".").seq(1).ack(1).sack(&[(at(1), at(k + 1))]));
+        let out = s.drain();
+        if k == 3 {
+            assert_eq!(out[0].line(), ". seq 1 ack 1 len 1460", "fast retransmit");
+            assert_eq!(s.sock.stats().fast_recoveries, 1);
+        }
+        new_after.push(out.iter().filter(|o| o.seq >= at(20)).count());
+    }
+    // Limited transmit (RFC 3042) sent two segments on each of the first two SACKs.
+    assert_eq!(new_after[..2], [2, 2], "{new_after:?}");
+    // SACKs 4 to 9 (the retransmission left with the third): new data already flows.
+    let early: usize = new_after[3..9].iter().sum();
+    assert!((2..=4).contains(&early), "{new_after:?}");
+    // Over the recovery about half of what was delivered is replaced (ssthresh /
+    // RecoverFS, the retransmission included), one segment at a time.
+    let total: usize = new_after[2..].iter().sum();
+    assert!((6..=9).contains(&total), "{new_after:?}");
+    assert!(
+        new_after[2..].iter().all(|&n| n <= 1),
+        "no bursts: {new_after:?}"
+    );
+    let nxt = s.sock.snd_nxt().0.wrapping_sub(s.iss);
+    s.inject(seg(".").seq(1).ack(nxt));
+    assert_eq!(
+        s.sock.congestion_window(),
+        12 * 1460,
+        "ssthresh when recovery ends"
+    );
+}
+
+#[test]
+fn a_reduction_shown_spurious_by_dsack_is_undone() {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    ten_segments(&mut s);
+    for k in 2..=4u32 {
+        s.inject(seg(".").seq(1).ack(1).sack(&[(1461, 1 + k * 1460)]));
+    }
+    s.expect(". seq 1 ack 1 len 1460");
+    assert_eq!(s.sock.stats().fast_recoveries, 1);
+    // The original was only delayed: it arrives, then the retransmission comes back as a
+    // duplicate (RFC 2883), so the halving was for nothing.
+    s.inject(seg(".").seq(1).ack(14601));
+    assert_eq!(s.sock.congestion_window(), 7300);
+    s.inject(seg(".").seq(1).ack(14601).sack(&[(1, 1461)]));
+    assert_eq!(s.sock.stats().undos, 1);
+    assert_eq!(
+        s.sock.congestion_window(),
+        14600,
+        "window before the reduction"
+    );
+    // Slow start again (ssthresh was unset before), as before the false alarm.
+    s.sock.send_slice(&vec![0; 20 * 1460]).unwrap();
+    assert_eq!(s.drain().len(), 10);
+    s.inject(seg(".").seq(1).ack(14601 + 1460));
+    assert_eq!(s.sock.congestion_window(), 14600 + 1460);
+}
+
+#[test]
+fn a_dsack_for_one_of_two_retransmissions_undoes_nothing() {
+    let mut s = Script::established(plain(), seg("S.").sack_ok());
+    ten_segments(&mut s);
+    // Segments 0 and 5 missing; 1-4 and 6-9 SACKed: both are resent.
+    s.inject(seg(".").seq(1).ack(1).sack(&[(1461, 7301)]));
+    s.inject(seg(".").seq(1).ack(1).sack(&[(8761, 14601), (1461, 7301)]));
+    let out: Vec<String> = s.drain().iter().map(|o| o.line()).collect();
+    assert_eq!(
+        out,
+        [". seq 1 ack 1 len 1460", ". seq 7301 ack 1 len 1460"],
+        "{out:?}"
+    );
+    s.inject(seg(".").seq(1).ack(14601));
+    s.inject(seg(".").seq(1).ack(14601).sack(&[(1, 1461)]));
+    assert_eq!(s.sock.stats().undos, 0, "the other loss was real");
+    assert_eq!(s.sock.congestion_window(), 7300);
+}
+
+#[test]
+fn a_spurious_timeout_is_undone_by_the_timestamp_echo() {
+    let cfg = Config {
+        delayed_ack: None,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S.").ts(1000, 0));
+    s.sock.set_nagle(false);
+    s.sock.send_slice(&vec![0; 4 * 1448]).unwrap();
+    let sent = s.drain();
+    assert_eq!(sent.len(), 4);
+    let tsval = sent[0].options.timestamp.unwrap().0;
+    // The path stalls past the RTO: the first segment goes again, later.
+    s.until_deadline();
+    let o = s.expect(". seq 1 ack 1 len 1448");
+    assert!(o.options.timestamp.unwrap().0 > tsval);
+    assert_eq!(s.sock.stats().rto_fired, 1);
+    assert_eq!(s.sock.congestion_window(), 1448);
+    // The ACK of the originals arrives, echoing their timestamp (RFC 3522): the timeout was
+    // spurious, the window comes back and nothing else is resent.
+    s.inject(seg(".").seq(1).ack(4 * 1448 + 1).ts(1001, tsval));
+    assert_eq!(s.sock.stats().undos, 1);
+    assert_eq!(s.sock.congestion_window(), 10 * 1448);
+    s.expect_none();
+    assert_eq!(s.sock.stats().retransmits, 1);
+}
+
+#[test]
+fn a_timeout_acked_by_the_retransmission_is_not_undone() {
+    let cfg = Config {
+        delayed_ack: None,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S.").ts(1000, 0));
+    s.sock.send_slice(&[0; 100]).unwrap();
+    s.expect("P. seq 1 ack 1 len 100");
+    s.until_deadline();
+    let o = s.expect("P. seq 1 ack 1 len 100");
+    let tsval = o.options.timestamp.unwrap().0;
+    s.inject(seg(".").seq(1).ack(101).ts(1001, tsval));
+    assert_eq!(s.sock.stats().undos, 0);
+    assert!(s.sock.congestion_window() < 10 * 1448);
+}
+
 // ----- zero window, keep-alive -----
 
 #[test]
