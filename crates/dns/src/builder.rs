@@ -3,8 +3,9 @@
 use unistack_cstruct::{Endian, Field};
 
 use crate::edns::Edns;
+use crate::hash::eq_ignore_case;
 use crate::message::{Message, Record, Section};
-use crate::name::{Name, NameBuf, ToName};
+use crate::name::{MAX_NAME_LEN, Name, ToName};
 use crate::rdata::RData;
 use crate::wire::{
     CaaFixed, Class, Header, HeaderView, MxFixed, OptFixed, OptFixedView, QuestionFixed, Rcode,
@@ -17,6 +18,16 @@ pub const MAX_MESSAGE_LEN: usize = 65535;
 
 /// Compression pointers hold 14 bits: names at or beyond this offset cannot be targets.
 const POINTER_RANGE: usize = 0x4000;
+
+/// A compression target: where a name (or the rest of one, from a label on) was written,
+/// its uncompressed length, and whether it was written whole in place (no pointer after
+/// it), in which case comparing the bytes in place decides equality.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    offset: u16,
+    len: u8,
+    literal: bool,
+}
 
 /// A place in a message being built, to come back to with
 /// [`MessageBuilder::rollback`].
@@ -40,7 +51,11 @@ pub struct Mark {
 /// types, [`RecordType::rdata_compressible`]) are compressed against earlier names (RFC 1035
 /// 4.1.4), case-insensitively, through a table of up to `TABLE` label offsets (no heap; names
 /// past a full table are written and simply not remembered). Names in other RDATA (SRV, RRSIG,
-/// NSEC ...) are written in full and are never compression targets.
+/// NSEC ...) are written in full and are never compression targets. Each suffix is pointed
+/// at the first earlier target of its length that is equal: a target written whole in place
+/// is compared byte for byte (eight at a time, case folded), one that ends in a pointer is
+/// read through it. Names given as a [`NameBuf`](crate::NameBuf) or a literal [`Name`] are written from
+/// where they are ([`ToName::literal_wire`]), without a copy.
 ///
 /// # Truncation
 /// The message never exceeds the buffer, nor the limit given to
@@ -64,7 +79,7 @@ pub struct MessageBuilder<'b, const TABLE: usize = 64> {
     opt_len: usize,
     section: Section,
     counts: [u16; 4],
-    names: heapless::Vec<(u16, u8), TABLE>,
+    names: heapless::Vec<Target, TABLE>,
     stopped: bool,
     /// Rollbacks so far, and the lowest length any of them restored: a mark taken before the
     /// last rollback is still good only if it lies below every point rolled back to.
@@ -280,14 +295,21 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
         qclass: Class,
     ) -> Result<(), BuildError> {
         self.begin(Section::Question)?;
-        let name = name.to_name()?;
+        let copy;
+        let wire = match name.literal_wire() {
+            Some(w) => w,
+            None => {
+                copy = name.to_name()?;
+                copy.as_wire()
+            }
+        };
         let mark = self.mark();
         let result = (|| {
             let mut pos = self.len;
             // Questions are written in full, never pointing at an earlier name (whose case
             // may differ): each is echoed exactly as the client spelt it. Later names may
             // still point at them.
-            self.put_name_with(&mut pos, &name, false, true)?;
+            self.put_name_with(&mut pos, wire, false, true)?;
             self.put_fixed(&mut pos, &QuestionFixed { qtype, qclass })?;
             Ok(pos)
         })();
@@ -313,9 +335,16 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             return Err(BuildError::SectionOrder);
         }
         self.begin(section)?;
-        let owner = name.to_name()?;
+        let copy;
+        let owner = match name.literal_wire() {
+            Some(w) => w,
+            None => {
+                copy = name.to_name()?;
+                copy.as_wire()
+            }
+        };
         let mark = self.mark();
-        let result = self.write_record(&owner, class, ttl, rdata);
+        let result = self.write_record(owner, class, ttl, rdata);
         self.commit(section, mark, result)
     }
 
@@ -479,47 +508,58 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
         self.put_bytes(pos, s)
     }
 
-    /// Whether the name at `offset` in what is written so far (up to `upto`) equals `suffix`.
-    fn written_name_eq(&self, offset: u16, upto: usize, suffix: &Name<'_>) -> bool {
+    /// Whether target `t` (in what is written so far, up to `upto`) equals `suffix`
+    /// (uncompressed wire form), ignoring case: a target written in place is compared
+    /// byte for byte; one that ends in a pointer is read through it.
+    fn target_eq(&self, t: Target, upto: usize, suffix: &[u8]) -> bool {
+        if usize::from(t.len) != suffix.len() {
+            return false;
+        }
         let written = self.buf.get(..upto).unwrap_or_default();
-        Name::parse(written, usize::from(offset)).is_ok_and(|(n, _)| n == *suffix)
+        let at = usize::from(t.offset);
+        if t.literal {
+            return written
+                .get(at..at + suffix.len())
+                .is_some_and(|w| eq_ignore_case(w, suffix));
+        }
+        let Ok(suffix) = Name::from_wire(suffix) else {
+            return false;
+        };
+        Name::parse(written, at).is_ok_and(|(n, _)| n == suffix)
     }
 
-    /// Write `name` at `pos`; with `compress`, point at the longest suffix already written
-    /// and remember the labels written here as future targets.
-    /// Write `name` at `pos`: pointing at an earlier name when `compress`, and becoming a
-    /// target for later names when `register`.
+    /// Write `name` (valid uncompressed wire form) at `pos`: pointing at the longest suffix
+    /// already written when `compress`, and becoming a target for later names (each of its
+    /// labels written in place) when `register`.
     fn put_name_with(
         &mut self,
         pos: &mut usize,
-        name: &NameBuf,
+        wire: &[u8],
         compress: bool,
         register: bool,
     ) -> Result<(), BuildError> {
-        let wire = name.as_wire();
-        // Where each label starts in `wire` (at most 127 labels).
-        let mut starts: heapless::Vec<usize, 128> = heapless::Vec::new();
+        if wire.len() > MAX_NAME_LEN {
+            return Err(BuildError::Invalid(Error::NameTooLong));
+        }
+        // Where each label starts (at most 127 labels).
+        let mut starts: heapless::Vec<u8, 128> = heapless::Vec::new();
         let mut o = 0usize;
         while let Some(&l) = wire.get(o) {
-            if l == 0 {
+            if l == 0 || starts.push(o as u8).is_err() {
                 break;
             }
-            let _ = starts.push(o);
             o += 1 + usize::from(l);
         }
         let mut pointer = None;
-        if compress {
+        if compress && !self.names.is_empty() {
             'suffixes: for &start in &starts {
+                let start = usize::from(start);
                 let Some(rest) = wire.get(start..) else {
                     break;
                 };
-                let Ok(suffix) = Name::from_wire(rest) else {
-                    break;
-                };
-                for &(offset, len) in &self.names {
-                    if usize::from(len) == rest.len() && self.written_name_eq(offset, *pos, &suffix)
-                    {
-                        pointer = Some((start, offset));
+                for &t in &self.names {
+                    if self.target_eq(t, *pos, rest) {
+                        pointer = Some((start, t.offset));
                         break 'suffixes;
                     }
                 }
@@ -532,13 +572,21 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
             self.put_bytes(pos, &(0xc000 | target).to_be_bytes())?;
         }
         if register {
-            for &start in starts.iter().take_while(|&&s| s < literal) {
+            for &start in &starts {
+                let start = usize::from(start);
+                if start >= literal {
+                    break;
+                }
                 let offset = at + start;
                 if offset >= POINTER_RANGE {
                     break;
                 }
-                let len = (wire.len() - start) as u8;
-                if self.names.push((offset as u16, len)).is_err() {
+                let t = Target {
+                    offset: offset as u16,
+                    len: (wire.len() - start) as u8,
+                    literal: pointer.is_none(),
+                };
+                if self.names.push(t).is_err() {
                     break;
                 }
             }
@@ -547,13 +595,8 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
     }
 
     /// Write `name`, compressed and a compression target when `compress`.
-    fn put_name(
-        &mut self,
-        pos: &mut usize,
-        name: &NameBuf,
-        compress: bool,
-    ) -> Result<(), BuildError> {
-        self.put_name_with(pos, name, compress, compress)
+    fn put_name(&mut self, pos: &mut usize, wire: &[u8], compress: bool) -> Result<(), BuildError> {
+        self.put_name_with(pos, wire, compress, compress)
     }
 
     fn put_rdata_name<M: ToName>(
@@ -562,13 +605,18 @@ impl<'b, const TABLE: usize> MessageBuilder<'b, TABLE> {
         name: &M,
         compress: bool,
     ) -> Result<(), BuildError> {
-        let name = name.to_name()?;
-        self.put_name(pos, &name, compress)
+        match name.literal_wire() {
+            Some(w) => self.put_name(pos, w, compress),
+            None => {
+                let name = name.to_name()?;
+                self.put_name(pos, name.as_wire(), compress)
+            }
+        }
     }
 
     fn write_record<M: ToName>(
         &mut self,
-        owner: &NameBuf,
+        owner: &[u8],
         class: Class,
         ttl: u32,
         rdata: &RData<'_, M>,

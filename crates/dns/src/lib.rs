@@ -75,7 +75,8 @@
 //!   out into the caller's buffer; several zones, wildcards, CNAME chains, referrals with
 //!   glue, negative answers, EDNS(0), truncation, DNSSEC for pre-signed zones (RRSIGs, NSEC
 //!   and NSEC3 proofs with DO), and responses for the zones' names precompiled at load time
-//!   so that a hit is a header patch and two copies.
+//!   so that a hit is one pass over the query, one hash, a header write and two copies
+//!   (see [`server`] for the layout).
 //! - [`resolver`] (feature `alloc`): a sans-IO stub resolver. `start(now, name, type)`,
 //!   then `poll_transmit` (UDP datagrams, or framed TCP messages after a truncated answer),
 //!   `handle_response` / `handle_tcp` (through a [`TcpDecoder`]), `poll_timeout` /
@@ -86,10 +87,12 @@
 //!   (bounded), a retry schedule across servers, and a fixed-size cache that respects TTLs
 //!   and caches NXDOMAIN and NODATA per RFC 2308.
 //! - `unistack-dnsd` (feature `dnsd`, a binary): `--zone [ORIGIN=]FILE --listen
-//!   ADDR[:PORT]`, UDP and TCP on kernel sockets with a thread per socket and per TCP
-//!   connection (several queries per connection, an idle timeout, a connection limit), a
-//!   clean stop on SIGINT/SIGTERM that prints its counters. Its docs (`src/bin/`) say more;
-//!   `tests/dig.rs` checks it against `dig` and `kdig`.
+//!   ADDR[:PORT]`, UDP and TCP on kernel sockets: UDP in batches (`recvmmsg`/`sendmmsg`,
+//!   `--batch`), optionally several UDP sockets per address with `SO_REUSEPORT`
+//!   (`--udp-sockets`), a thread per socket and per TCP connection (several queries per
+//!   connection, an idle timeout, a connection limit), a clean stop on SIGINT/SIGTERM that
+//!   prints its counters. Its docs (`src/bin/`) say more; `tests/dig.rs` checks it against
+//!   `dig` and `kdig`.
 //!
 //! Fixed layouts (header, question and record tails, the OPT record's fields, the fixed parts
 //! of RDATA) are declared once in [`wire`] through `#[derive(Cstruct)]`; code points are
@@ -117,17 +120,19 @@
 //!   nests at most 8 deep; a newline inside a quoted string is an error. `ZoneRecord`'s
 //!   `Display` falls back to `\#` for RDATA whose typed form would not read back (an
 //!   empty TXT, an empty signature or key).
-//! - The server's lookup is a hash map keyed by lower-cased wire names (`hashbrown`, no_std,
-//!   a fixed Fx-style hash: keys are the zone's, queries only look up), so a lookup costs
-//!   one hash per label of the question at most. See [`server`] for the protocol decisions
-//!   (what is dropped, FORMERR, NOTIMP, REFUSED, truncation).
+//! - The server's lookups hash lower-cased wire names with a fixed, fast hash (folded
+//!   multiplies over eight-byte words, lower-casing as it reads; keys are the zones', queries
+//!   only look up): one hash per query for a name the zones have, one per label of the
+//!   question at most otherwise. See [`server`] for the protocol decisions (what is dropped,
+//!   FORMERR, NOTIMP, REFUSED, truncation) and the layout.
 //! - The resolver is a stub: it sends RD queries to recursive servers and trusts their
 //!   answers (no DNSSEC validation, no iteration from the root); it walks only the answer
 //!   section along the CNAME chain and takes the SOA of a negative answer. It asks again
 //!   when a chain ends at a name the response does not answer (an authoritative server
 //!   stops at its zone's edge), and fails with `Referral` when a server answers with one.
-//! - `unistack-dnsd` stops on signals through `signal-hook` (the crate forbids `unsafe`, so
-//!   it cannot install a handler itself); a second signal exits at once.
+//! - `unistack-dnsd` stops on signals through `signal-hook` and batches datagrams and binds
+//!   `SO_REUSEPORT` sockets through `nix`'s safe wrappers (the crate forbids `unsafe`, so it
+//!   cannot call the system itself); a second signal exits at once.
 //! - NSEC3 hashing uses a small in-crate SHA-1 (FIPS 180-4 vectors and RFC 5155's examples
 //!   are tests); SHA-1 serves there as a name-hiding hash of public names only.
 //!
@@ -137,7 +142,7 @@
 //! - `alloc`: [`zone`]'s owned types and checks, the [`server`] engine (`hashbrown`) and the
 //!   [`resolver`].
 //! - `dnsd` (default): the `unistack-dnsd` binary (needs `std` and `zone`; adds
-//!   `signal-hook`, which the library never uses).
+//!   `signal-hook` and `nix`, which the library never uses).
 //! - `fuzzing`: `unistack_dns::fuzzing::{zone_text, engine_query, resolver_responses}`,
 //!   fuzz bodies for the fuzz crate (needs `std`).
 //!
@@ -160,8 +165,8 @@
 //!   query among identical lookups in flight, caching the intermediate names of a chain,
 //!   IDNA. A TCP connection carries one query; a refused TCP connection is noticed only by
 //!   its timeout.
-//! - `unistack-dnsd`: `recvmmsg`/`sendmmsg` batching, zone reloading, access control,
-//!   rate limiting, logging of queries; one thread per TCP connection.
+//! - `unistack-dnsd`: zone reloading, access control, rate limiting, logging of queries;
+//!   one thread per TCP connection.
 //! - Server: zone transfers (AXFR/IXFR are NOTIMP), NOTIFY, UPDATE, DNS cookies (the option
 //!   is ignored), NSID, DNAME synthesis (DNAME is served as plain data and does not occlude
 //!   names below it), signing or re-signing (zones must come signed), several zones' CNAME
@@ -189,6 +194,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod hash;
 mod message;
 mod name;
 mod present;

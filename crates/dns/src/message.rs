@@ -118,7 +118,7 @@ impl<'a> Message<'a> {
             msg: self.bytes,
             pos: Header::SIZE,
             remaining: self.count(Section::Question),
-            done: false,
+            error: None,
         }
     }
 
@@ -163,28 +163,10 @@ impl<'a> Message<'a> {
     }
 
     fn records_from(&self, first: Section, last: Section) -> Records<'a> {
-        let h = self.header();
-        let counts = [h.ancount(), h.nscount(), h.arcount()];
-        let mut records = Records {
-            msg: self.bytes,
-            pos: Header::SIZE,
-            section: Section::Answer,
-            remaining: h.ancount(),
-            last,
-            pending: None,
-            done: false,
-            counts,
-        };
-        // Skip the questions, then the records of sections before `first`.
-        let mut questions = self.questions();
-        for q in questions.by_ref() {
-            if let Err(e) = q {
-                records.pending = Some(e);
-                return records;
-            }
-        }
-        records.pos = questions.pos;
-        while records.section < first {
+        let mut records = self.questions().records();
+        records.last = last;
+        // Skip the records of sections before `first`.
+        while records.pending.is_none() && records.section < first {
             while records.remaining > 0 {
                 match records.next() {
                     Some(Ok(_)) => {}
@@ -212,20 +194,7 @@ impl<'a> Message<'a> {
     pub fn edns(&self) -> Result<Option<Edns<'a>>, Error> {
         let mut questions = self.questions();
         questions.try_for_each(|q| q.map(|_| ()))?;
-        let mut found = None;
-        for r in self.records() {
-            let r = r?;
-            if r.rtype() == RecordType::Opt {
-                if r.section() != Section::Additional {
-                    return Err(Error::MisplacedOpt);
-                }
-                if found.is_some() {
-                    return Err(Error::DuplicateOpt);
-                }
-                found = Some(r.edns()?);
-            }
-        }
-        Ok(found)
+        find_opt(questions.records())
     }
 
     /// The full 12-bit response code: the header's bits with the OPT record's, if any.
@@ -248,7 +217,7 @@ impl<'a> Message<'a> {
         questions.try_for_each(|q| q.map(|_| ()))?;
         let mut opt = false;
         let mut end = questions.pos;
-        for r in self.records() {
+        for r in questions.records() {
             let r = r?;
             r.rdata()?;
             if r.rtype() == RecordType::Opt {
@@ -268,6 +237,54 @@ impl<'a> Message<'a> {
         }
         Ok(())
     }
+}
+
+/// The answer, authority and additional records of `msg` (a message of at least a header),
+/// starting at `pos`, just after the questions.
+pub(crate) fn records_at(msg: &[u8], pos: usize) -> Records<'_> {
+    let counts =
+        HeaderView::new_checked(msg).map_or([0; 3], |h| [h.ancount(), h.nscount(), h.arcount()]);
+    Records {
+        msg,
+        pos,
+        section: Section::Answer,
+        remaining: counts[0],
+        last: Section::Additional,
+        pending: None,
+        done: false,
+        counts,
+    }
+}
+
+/// What [`find_opt`] finds when the only record is the one additional record at `pos`
+/// (ANCOUNT and NSCOUNT zero, ARCOUNT one), read directly.
+#[cfg(feature = "alloc")]
+pub(crate) fn sole_additional_opt(msg: &[u8], pos: usize) -> Result<Option<Edns<'_>>, Error> {
+    let r = read_record(msg, pos, Section::Additional)?;
+    if r.rtype() != RecordType::Opt {
+        return Ok(None);
+    }
+    r.edns().map(Some)
+}
+
+/// The OPT record among `records` (the answer, authority and additional sections of one
+/// message), checked: in the additional section, at most one, well-formed. Every record is
+/// read, so that an error anywhere is reported.
+pub(crate) fn find_opt<'a>(records: Records<'a>) -> Result<Option<Edns<'a>>, Error> {
+    let mut found = None;
+    for r in records {
+        let r = r?;
+        if r.rtype() == RecordType::Opt {
+            if r.section() != Section::Additional {
+                return Err(Error::MisplacedOpt);
+            }
+            if found.is_some() {
+                return Err(Error::DuplicateOpt);
+            }
+            found = Some(r.edns()?);
+        }
+    }
+    Ok(found)
 }
 
 impl fmt::Debug for Message<'_> {
@@ -360,13 +377,34 @@ pub struct Questions<'a> {
     msg: &'a [u8],
     pos: usize,
     remaining: u16,
-    done: bool,
+    /// The error that ended the iteration, if one did.
+    error: Option<Error>,
 }
 
-impl Questions<'_> {
+impl<'a> Questions<'a> {
     /// The offset just after the last question read.
     pub fn offset(&self) -> usize {
         self.pos
+    }
+
+    /// The records of the answer, authority and additional sections, continuing from here
+    /// (as [`Message::records`], without walking the questions again): the questions not
+    /// read yet are skipped first. An error in the questions, met now or earlier, is the
+    /// iterator's first item.
+    pub fn records(mut self) -> Records<'a> {
+        // As `next` would, without decoding what is skipped.
+        while self.error.is_none() && self.remaining > 0 {
+            match skip_question(self.msg, self.pos) {
+                Ok(end) => {
+                    self.pos = end;
+                    self.remaining -= 1;
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        let mut records = records_at(self.msg, self.pos);
+        records.pending = self.error;
+        records
     }
 }
 
@@ -374,7 +412,7 @@ impl<'a> Iterator for Questions<'a> {
     type Item = Result<Question<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.remaining == 0 {
+        if self.error.is_some() || self.remaining == 0 {
             return None;
         }
         let result = read_question(self.msg, self.pos);
@@ -383,10 +421,22 @@ impl<'a> Iterator for Questions<'a> {
                 self.pos = q.end;
                 self.remaining -= 1;
             }
-            Err(_) => self.done = true,
+            Err(e) => self.error = Some(e),
         }
         Some(result)
     }
+}
+
+/// Where the question at `pos` ends, with [`read_question`]'s errors.
+fn skip_question(msg: &[u8], pos: usize) -> Result<usize, Error> {
+    if pos >= msg.len() {
+        return Err(Error::CountMismatch);
+    }
+    let end = crate::name::walk(msg, pos, true)?.end + QuestionFixed::SIZE;
+    if msg.len() < end {
+        return Err(Error::Truncated);
+    }
+    Ok(end)
 }
 
 fn read_question(msg: &[u8], pos: usize) -> Result<Question<'_>, Error> {

@@ -275,6 +275,27 @@ impl<'a> Name<'a> {
         a.len().cmp(&b.len())
     }
 
+    /// The name's bytes in place when it is written without compression pointers (a name
+    /// read from uncompressed wire form, or the literal part of a message): its wire form,
+    /// borrowed.
+    pub fn literal_wire(&self) -> Option<&'a [u8]> {
+        let end = self.start + usize::from(self.wire_len);
+        let wire = self.msg.get(self.start..end)?;
+        // Literal iff the length octets, followed from the start, end at the root exactly
+        // at `end` (a pointer octet is 0xc0 or more, never a label length).
+        let mut pos = 0usize;
+        while let Some(&l) = wire.get(pos) {
+            if l == 0 {
+                return (pos + 1 == wire.len()).then_some(wire);
+            }
+            if l & POINTER != 0 {
+                return None;
+            }
+            pos += 1 + usize::from(l);
+        }
+        None
+    }
+
     /// Copy into an owned, uncompressed [`NameBuf`].
     pub fn to_name_buf(&self) -> NameBuf {
         let mut out = NameBuf::root();
@@ -653,17 +674,32 @@ pub trait ToName {
     /// When the input is not a valid name (see [`NameBuf::from_dotted`] and
     /// [`NameBuf::from_labels`]).
     fn to_name(&self) -> Result<NameBuf, Error>;
+
+    /// The name in valid uncompressed wire form, borrowed, when it is at hand without a copy
+    /// (a [`NameBuf`], a [`Name`] written without pointers); `None` makes the builder call
+    /// [`to_name`](Self::to_name). Implementations must return a valid name or `None`.
+    fn literal_wire(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl ToName for Name<'_> {
     fn to_name(&self) -> Result<NameBuf, Error> {
         Ok(self.to_name_buf())
     }
+
+    fn literal_wire(&self) -> Option<&[u8]> {
+        Name::literal_wire(self)
+    }
 }
 
 impl ToName for NameBuf {
     fn to_name(&self) -> Result<NameBuf, Error> {
         Ok(*self)
+    }
+
+    fn literal_wire(&self) -> Option<&[u8]> {
+        Some(self.as_wire())
     }
 }
 
@@ -682,6 +718,10 @@ impl<L: AsRef<[u8]>> ToName for [L] {
 impl<T: ToName + ?Sized> ToName for &T {
     fn to_name(&self) -> Result<NameBuf, Error> {
         (**self).to_name()
+    }
+
+    fn literal_wire(&self) -> Option<&[u8]> {
+        (**self).literal_wire()
     }
 }
 

@@ -1,8 +1,10 @@
 //! The builder: compression, counts, truncation, EDNS reservation, marks, section order.
 
+mod common;
+
 use unistack_dns::{
-    BuildError, Class, Cookie, Edns, EdnsOptions, Error, Message, MessageBuilder, Mx, NameBuf,
-    RData, Rcode, RecordType, Section, Srv,
+    BuildError, Class, Cookie, Edns, EdnsOptions, Error, Message, MessageBuilder, Mx, Name,
+    NameBuf, RData, Rcode, RecordType, Section, Srv,
 };
 
 fn a(last: u8) -> RData<'static, &'static str> {
@@ -429,4 +431,92 @@ fn stale_marks_are_ignored() {
     let msg = Message::new(&out).unwrap();
     msg.check().unwrap();
     assert_eq!(msg.answers().count(), 0);
+}
+
+/// The compression of the first implementation, kept as the reference: for each suffix of a
+/// name (longest first), the first earlier target of the same length whose name, read from
+/// the message through its pointers, is equal ignoring case. Returns the message bytes for
+/// a question and records of type NS (owner and RDATA compressed) or A.
+fn reference_encoding(qname: &NameBuf, records: &[(NameBuf, Option<NameBuf>)]) -> Vec<u8> {
+    let mut out = vec![0u8; 12];
+    out[5] = 1;
+    out[7] = records.len() as u8;
+    let mut targets: Vec<(usize, usize)> = Vec::new();
+    let mut put = |out: &mut Vec<u8>, name: &NameBuf, compress: bool| {
+        let wire = name.as_wire();
+        let mut starts = Vec::new();
+        let mut o = 0;
+        while wire[o] != 0 {
+            starts.push(o);
+            o += 1 + usize::from(wire[o]);
+        }
+        let mut pointer = None;
+        if compress {
+            'outer: for &s in &starts {
+                let rest = Name::from_wire(&wire[s..]).unwrap();
+                for &(off, len) in &targets {
+                    if len == wire.len() - s && Name::parse(out, off).is_ok_and(|(n, _)| n == rest)
+                    {
+                        pointer = Some((s, off));
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        let literal = pointer.map_or(wire.len(), |(s, _)| s);
+        let at = out.len();
+        out.extend_from_slice(&wire[..literal]);
+        if let Some((_, off)) = pointer {
+            out.extend_from_slice(&(0xc000 | off as u16).to_be_bytes());
+        }
+        for &s in starts.iter().take_while(|&&s| s < literal) {
+            if at + s >= 0x4000 || targets.len() == 64 {
+                break;
+            }
+            targets.push((at + s, wire.len() - s));
+        }
+    };
+    put(&mut out, qname, false);
+    out.extend_from_slice(&[0, 1, 0, 1]);
+    for (owner, ns) in records {
+        put(&mut out, owner, true);
+        out.extend_from_slice(&[0, if ns.is_some() { 2 } else { 1 }, 0, 1, 0, 0, 0, 60, 0, 0]);
+        let rd = out.len();
+        match ns {
+            Some(n) => put(&mut out, n, true),
+            None => out.extend_from_slice(&[192, 0, 2, 1]),
+        }
+        let rdlen = (out.len() - rd) as u16;
+        out[rd - 2..rd].copy_from_slice(&rdlen.to_be_bytes());
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Owners and NS targets over a tiny alphabet in mixed case (so that suffixes repeat,
+    /// partly compressed names become targets, and the 64-entry table fills): the builder
+    /// compresses exactly as the reference does, byte for byte.
+    #[test]
+    fn compression_matches_the_reference(
+        qname in common::strategies::name(),
+        records in proptest::collection::vec(
+            (common::strategies::name(), proptest::option::of(common::strategies::name())),
+            0..40,
+        ),
+    ) {
+        let mut buf = vec![0u8; 65535];
+        let mut b = MessageBuilder::new(&mut buf).unwrap();
+        b.push_question(&qname, RecordType::A, Class::In).unwrap();
+        for (owner, ns) in &records {
+            let rdata: RData<'_, NameBuf> = match ns {
+                Some(n) => RData::Ns(*n),
+                None => RData::A([192, 0, 2, 1].into()),
+            };
+            b.push_answer(owner, Class::In, 60, &rdata).unwrap();
+        }
+        let got = b.finish().to_vec();
+        proptest::prop_assert_eq!(got, reference_encoding(&qname, &records));
+    }
 }

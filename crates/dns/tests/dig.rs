@@ -768,6 +768,113 @@ fn dnsd_tcp_limits_and_counters() {
     assert_eq!(got.answers, want);
 }
 
+/// Batches and several sockets: bursts of queries (answers, NXDOMAIN, REFUSED, a BADVERS,
+/// responses that must be dropped) from several client sockets, sent before any is read, so
+/// that `recvmmsg` finds many waiting; every reply is the in-process engine's, byte for
+/// byte, and the counters add up.
+#[test]
+fn dnsd_batches_and_reuseport() {
+    use unistack_dns::server::{Server, ServerConfig, Transport};
+    use unistack_dns::{Edns, Zone};
+    let mut engine = Server::new(ServerConfig::default());
+    for z in ["example.com.zone", "example.net.signed", "example.org.zone"] {
+        let text = std::fs::read_to_string(data(z)).unwrap();
+        let origin = if z.starts_with("example.com") {
+            "example.com"
+        } else if z.starts_with("example.net") {
+            "example.net"
+        } else {
+            "example.org"
+        };
+        engine
+            .add_zone(Zone::parse(origin, &text).unwrap())
+            .unwrap();
+    }
+    let names = [
+        "example.com",
+        "www.example.com",
+        "nothere.example.com",
+        "example.net",
+        "many.example.org",
+        "www.example.invalid",
+    ];
+    for extra in [
+        &["--udp-sockets", "3", "--batch", "8"][..],
+        &["--batch", "1"],
+    ] {
+        let d = Dnsd::start(extra);
+        let clients: Vec<UdpSocket> = (0..4)
+            .map(|_| {
+                let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+                u.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                u
+            })
+            .collect();
+        let mut want: BTreeMap<(usize, u16), Vec<u8>> = BTreeMap::new();
+        let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+        let mut sent = 0u64;
+        let mut dropped = 0u64;
+        for (c, u) in clients.iter().enumerate() {
+            for i in 0..60u16 {
+                let id = i + 1;
+                let mut q = query(names[usize::from(i) % names.len()], id);
+                if i % 5 == 1 {
+                    // EDNS, sometimes of a version we do not speak (BADVERS).
+                    let mut buf = vec![0u8; 512];
+                    let mut b = MessageBuilder::new(&mut buf).unwrap();
+                    b.header_mut().set_id(id);
+                    b.push_question(
+                        names[usize::from(i) % names.len()],
+                        RecordType::A,
+                        Class::In,
+                    )
+                    .unwrap();
+                    let mut e = Edns::new(1232);
+                    e.version = u8::from(i % 10 == 1);
+                    b.set_edns(&e).unwrap();
+                    q = b.finish().to_vec();
+                }
+                if i % 13 == 7 {
+                    q[2] |= 0x80; // a response: dropped
+                }
+                u.send_to(&q, d.addr).unwrap();
+                sent += 1;
+                let mut out = vec![0u8; 65535];
+                match engine.handle(&q, Transport::Udp, &mut out) {
+                    Ok(n) => {
+                        let m = Message::new(&out[..n]).unwrap();
+                        *answers
+                            .entry(m.extended_rcode().unwrap().to_string())
+                            .or_default() += 1;
+                        want.insert((c, id), out[..n].to_vec());
+                    }
+                    Err(_) => dropped += 1,
+                }
+            }
+        }
+        for (c, u) in clients.iter().enumerate() {
+            let expected = want.keys().filter(|(k, _)| *k == c).count();
+            for _ in 0..expected {
+                let mut buf = [0u8; 2048];
+                let (n, from) = u.recv_from(&mut buf).unwrap();
+                assert_eq!(from, d.addr);
+                let id = Message::new(&buf[..n]).unwrap().id();
+                let w = want.remove(&(c, id)).expect("one reply per query");
+                assert_eq!(&buf[..n], &w[..], "client {c} id {id} ({extra:?})");
+            }
+        }
+        assert!(want.is_empty());
+        let got = d.stop();
+        assert_eq!(
+            (got.udp, got.tcp, got.dropped),
+            (sent, 0, dropped),
+            "{extra:?}"
+        );
+        assert_eq!(got.answers, answers, "{extra:?}");
+        assert!(answers.contains_key("BADVERS") && answers.contains_key("REFUSED"));
+    }
+}
+
 #[test]
 fn dnsd_rejects_bad_arguments_and_zones() {
     let bin = env!("CARGO_BIN_EXE_unistack-dnsd");
@@ -782,6 +889,25 @@ fn dnsd_rejects_bad_arguments_and_zones() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    for (flag, value) in [
+        ("--udp-sockets", "0"),
+        ("--udp-sockets", "257"),
+        ("--batch", "0"),
+        ("--batch", "x"),
+    ] {
+        let out = Command::new(bin)
+            .args([
+                "--zone",
+                &data("example.com.zone"),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args([flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(flag));
+    }
     // zone.example.com uses relative names without $ORIGIN: it needs ORIGIN=.
     let out = Command::new(bin)
         .args([

@@ -612,3 +612,179 @@ proptest! {
         let _ = Zone::parse("example", &text);
     }
 }
+
+/// The zone checks as first written (ordered maps of owned, lower-cased keys), kept as the
+/// reference for the hash-based implementation: the kept records, or the first error's kind
+/// and text.
+fn reference_checks(
+    origin: &NameBuf,
+    records: &[ZoneRecord],
+) -> Result<Vec<ZoneRecord>, (ZoneErrorKind, String)> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let apex = origin.as_name();
+    let lower = |w: &[u8]| w.to_ascii_lowercase();
+    let err = |k: ZoneErrorKind, rec: &ZoneRecord| (k, rec.owner().to_string());
+    let mut soa = None;
+    for rec in records {
+        if !rec.owner().ends_with(&apex) {
+            return Err(err(ZoneErrorKind::OutOfZone, rec));
+        }
+        if rec.rtype().is_meta() {
+            return Err(err(ZoneErrorKind::MetaType, rec));
+        }
+        if rec.rtype() == RecordType::Soa {
+            if rec.owner() != apex {
+                return Err(err(ZoneErrorKind::SoaNotAtApex, rec));
+            }
+            if soa.is_some() {
+                return Err(err(ZoneErrorKind::MultipleSoa, rec));
+            }
+            soa = Some(rec.class());
+        }
+    }
+    let class = soa.ok_or((ZoneErrorKind::NoSoa, origin.to_string()))?;
+    let mut types: BTreeMap<Vec<u8>, BTreeSet<u16>> = BTreeMap::new();
+    let mut cuts: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for rec in records {
+        if rec.class() != class {
+            return Err(err(ZoneErrorKind::ClassMismatch, rec));
+        }
+        let key = lower(rec.owner_wire());
+        if rec.rtype() == RecordType::Ns && rec.owner() != apex {
+            cuts.insert(key.clone());
+        }
+        types.entry(key).or_default().insert(rec.rtype().to_raw());
+    }
+    if !types
+        .get(&lower(origin.as_wire()))
+        .is_some_and(|t| t.contains(&RecordType::Ns.to_raw()))
+    {
+        return Err((ZoneErrorKind::NoApexNs, origin.to_string()));
+    }
+    let mut cnames: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for rec in records {
+        let key = lower(rec.owner_wire());
+        if rec.rtype() == RecordType::Cname {
+            let others = types.get(&key).is_some_and(|t| {
+                t.iter().any(|&t| {
+                    !matches!(
+                        RecordType::from_raw(t),
+                        RecordType::Cname | RecordType::Rrsig | RecordType::Nsec
+                    )
+                })
+            });
+            if others || rec.owner() == apex || !cnames.insert(key.clone()) {
+                return Err(err(ZoneErrorKind::CnameAndOtherData, rec));
+            }
+        }
+        let owner = rec.owner();
+        let (mut at_cut, mut below_cut) = (false, false);
+        let mut n = Some(owner);
+        while let Some(name) = n {
+            if name.label_count() <= apex.label_count() {
+                break;
+            }
+            if cuts.contains(&lower(name.to_name_buf().as_wire())) {
+                if name.label_count() == owner.label_count() {
+                    at_cut = true;
+                } else {
+                    below_cut = true;
+                }
+            }
+            n = name.parent();
+        }
+        let glue = matches!(rec.rtype(), RecordType::A | RecordType::Aaaa);
+        let ok = if below_cut {
+            glue
+        } else if at_cut {
+            glue || matches!(
+                rec.rtype(),
+                RecordType::Ns | RecordType::Ds | RecordType::Rrsig | RecordType::Nsec
+            )
+        } else {
+            true
+        };
+        if !ok {
+            return Err(err(ZoneErrorKind::NotGlue, rec));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    Ok(records
+        .iter()
+        .filter(|r| {
+            seen.insert((
+                lower(r.owner_wire()),
+                r.rtype().to_raw(),
+                r.rdata_wire().to_vec(),
+            ))
+        })
+        .cloned()
+        .collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Random small zones (owners in random case, delegations, glue, CNAMEs, duplicates,
+    /// other classes, records out of the zone): `Zone::new` keeps the same records, or
+    /// reports the same first error, as the reference.
+    #[test]
+    fn zone_checks_match_the_reference(
+        upper in any::<u64>(),
+        recs in prop::collection::vec((0usize..10, 0usize..10, 0u8..4, any::<bool>()), 1..14),
+    ) {
+        let owners = ["@", "a", "b", "x.a", "y.x.a", "z.b", "other.", "a.b", "ns.a", "*.b"];
+        let case = |s: &str, k: usize| -> String {
+            s.chars()
+                .enumerate()
+                .map(|(i, c)| if upper >> ((i + k) % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect()
+        };
+        let origin: NameBuf = case("ex.ample", 0).parse().unwrap();
+        let mut records = Vec::new();
+        for (k, &(o, t, v, other_class)) in recs.iter().enumerate() {
+            let owner = match owners[o] {
+                "@" => origin,
+                "other." => "other.".parse().unwrap(),
+                rel => format!("{}.{}", case(rel, k), origin).parse().unwrap(),
+            };
+            let class = if other_class && k % 3 == 0 { Class::Ch } else { Class::In };
+            let ns: NameBuf = format!("ns{v}.a.ex.ample").parse().unwrap();
+            let rdata: RData<'_, NameBuf> = match t {
+                0 => RData::Soa(unistack_dns::Soa {
+                    mname: ns,
+                    rname: ns,
+                    serial: 1,
+                    refresh: 2,
+                    retry: 3,
+                    expire: 4,
+                    minimum: u32::from(v),
+                }),
+                1 | 2 => RData::Ns(ns),
+                3 => RData::A([192, 0, 2, v].into()),
+                4 => RData::Cname(ns),
+                5 => RData::Unknown { rtype: RecordType::Ds, data: &[1, 2, 3] },
+                6 => RData::Unknown { rtype: RecordType::Rrsig, data: &[4, 5] },
+                7 => RData::Unknown { rtype: RecordType::Nsec, data: &[6] },
+                8 => RData::Unknown { rtype: RecordType::Opt, data: &[] },
+                _ => RData::Aaaa([0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(v)].into()),
+            };
+            let class = if matches!(rdata, RData::A(_) | RData::Aaaa(_)) { Class::In } else { class };
+            if let Ok(r) = ZoneRecord::new(&owner, class, 60, &rdata) {
+                records.push(r);
+            }
+        }
+        // Usually a valid apex, so that the later rules are reached.
+        if upper % 4 != 0 {
+            let ns: NameBuf = "ns.ex.ample".parse().unwrap();
+            let soa = RData::<NameBuf>::Soa(unistack_dns::Soa { mname: ns, rname: ns, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 });
+            records.insert(0, ZoneRecord::new(&origin, Class::In, 60, &soa).unwrap());
+            records.insert(1, ZoneRecord::new(&origin, Class::In, 60, &RData::<NameBuf>::Ns(ns)).unwrap());
+        }
+        let want = reference_checks(&origin, &records);
+        match Zone::new(&origin, records.clone()) {
+            Ok(z) => prop_assert_eq!(Ok(z.records().to_vec()), want),
+            Err(e) => prop_assert_eq!(Err((e.kind, e.text)), want.map(|_| ())),
+        }
+    }
+}

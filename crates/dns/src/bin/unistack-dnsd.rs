@@ -3,6 +3,7 @@
 //! ```text
 //! unistack-dnsd --zone [ORIGIN=]FILE [--zone ...] --listen ADDR[:PORT] [--listen ...]
 //!               [--udp-payload N] [--tcp-idle SECS] [--max-tcp N]
+//!               [--udp-sockets N] [--batch N]
 //! ```
 //!
 //! Each `--listen` address is served over UDP and TCP on the same port (53 unless given;
@@ -10,11 +11,15 @@
 //! `listening on ADDR` for each to standard output, one line each, then `ready`. Zone files
 //! take their origin from `ORIGIN=`, else from their `$ORIGIN` or first SOA record.
 //!
-//! One thread per UDP socket answers datagrams in a loop; one thread per TCP listener
-//! accepts connections, each served by its own thread: several queries per connection
-//! (pipelined queries are answered in order), closed after `--tcp-idle` seconds without a
-//! query (10 by default), at most `--max-tcp` connections at once (64; more are accepted and
-//! closed at once, counted as refused).
+//! One thread per UDP socket answers datagrams in batches: `recvmmsg` takes up to `--batch`
+//! datagrams (32 by default; it waits for the first only), the engine answers each, and
+//! `sendmmsg` sends the answers, one system call each way per batch instead of one per
+//! datagram. `--udp-sockets N` (1 by default) binds N UDP sockets to each address with
+//! `SO_REUSEPORT`, each with its thread; the kernel spreads clients over them by address
+//! and port. One thread per TCP listener accepts connections, each served by its own
+//! thread: several queries per connection (pipelined queries are answered in order), closed
+//! after `--tcp-idle` seconds without a query (10 by default), at most `--max-tcp`
+//! connections at once (64; more are accepted and closed at once, counted as refused).
 //!
 //! SIGINT or SIGTERM stops it cleanly: the threads notice within 100 ms (sockets have read
 //! timeouts, the listener polls), the counters are printed to standard output and it exits
@@ -27,12 +32,18 @@
 //! dropped: 0
 //! ```
 //!
+//! The answer counters read each response's header; its OPT record is read (for the extended
+//! RCODE) only when the header could hide BADVERS (NOERROR, no answer and no authority
+//! records), the only extended code the engine sends.
+//!
 //! Exit status 2 for bad arguments, 1 when a zone does not load or a socket cannot be bound.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
+use std::io::{IoSlice, IoSliceMut};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,6 +51,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, MsgFlags, MultiHeaders, SockFlag, SockType, SockaddrStorage,
+    recvmmsg, sendmmsg, setsockopt, sockopt,
+};
 use unistack_dns::server::{Server, ServerConfig, Transport};
 use unistack_dns::zone::ParseOptions;
 use unistack_dns::{Message, NameBuf, Rcode, TcpDecoder, Zone};
@@ -47,8 +63,12 @@ use unistack_dns::{Message, NameBuf, Rcode, TcpDecoder, Zone};
 /// How often blocked threads look at the stop flag.
 const TICK: Duration = Duration::from_millis(100);
 
+/// The largest `--batch` and `--udp-sockets`.
+const MAX_BATCH: usize = 1024;
+const MAX_UDP_SOCKETS: usize = 256;
+
 const USAGE: &str = "usage: unistack-dnsd --zone [ORIGIN=]FILE [--zone ...] --listen ADDR[:PORT] \
-[--listen ...] [--udp-payload N] [--tcp-idle SECS] [--max-tcp N]";
+[--listen ...] [--udp-payload N] [--tcp-idle SECS] [--max-tcp N] [--udp-sockets N] [--batch N]";
 
 struct Args {
     zones: Vec<(Option<String>, PathBuf)>,
@@ -56,6 +76,8 @@ struct Args {
     udp_payload: u16,
     tcp_idle: Duration,
     max_tcp: usize,
+    udp_sockets: usize,
+    batch: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -65,6 +87,8 @@ fn parse_args() -> Result<Args, String> {
         udp_payload: ServerConfig::default().udp_payload_size,
         tcp_idle: Duration::from_secs(10),
         max_tcp: 64,
+        udp_sockets: 1,
+        batch: 32,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -94,6 +118,20 @@ fn parse_args() -> Result<Args, String> {
                 args.max_tcp = value
                     .parse()
                     .map_err(|_| format!("bad --max-tcp {value}"))?;
+            }
+            "--udp-sockets" => {
+                args.udp_sockets = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_UDP_SOCKETS).contains(n))
+                    .ok_or_else(|| format!("bad --udp-sockets {value} (1 to {MAX_UDP_SOCKETS})"))?;
+            }
+            "--batch" => {
+                args.batch = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_BATCH).contains(n))
+                    .ok_or_else(|| format!("bad --batch {value} (1 to {MAX_BATCH})"))?;
             }
             _ => return Err(format!("unknown option {flag}")),
         }
@@ -164,8 +202,15 @@ impl Counters {
 
     fn answered(&mut self, response: &[u8]) {
         let rcode = Message::new(response).ok().map(|m| {
-            // The OPT record carries the high bits (BADVERS); look only when there is one.
-            if m.header().arcount() > 0 {
+            // The OPT record carries the high bits; the engine sends them only for BADVERS,
+            // whose header says NOERROR with no answer and no authority records. Only then
+            // is the message walked to find the OPT record.
+            let h = m.header();
+            if h.rcode() == Rcode::NoError
+                && h.ancount() == 0
+                && h.nscount() == 0
+                && h.arcount() > 0
+            {
                 m.extended_rcode().unwrap_or(m.rcode())
             } else {
                 m.rcode()
@@ -228,32 +273,112 @@ fn is_timeout(e: &std::io::Error) -> bool {
     )
 }
 
-fn serve_udp(shared: &Shared, sock: &UdpSocket) {
+/// Answer datagrams on `sock`, up to `batch` per system call each way.
+fn serve_udp(shared: &Shared, sock: &UdpSocket, batch: usize) {
+    let fd = sock.as_raw_fd();
     let mut c = Counters::default();
-    let mut buf = vec![0u8; 65535];
-    let mut out = vec![0u8; 65535];
+    // One query and one response buffer per datagram of a batch: the largest UDP payload
+    // fits, so nothing is ever cut.
+    let mut queries: Vec<Vec<u8>> = (0..batch).map(|_| vec![0u8; 65535]).collect();
+    let mut responses: Vec<Vec<u8>> = (0..batch).map(|_| vec![0u8; 65535]).collect();
+    let mut lens = vec![0usize; batch];
+    let mut peers: Vec<Option<SockaddrStorage>> = vec![None; batch];
+    let mut recv_headers = MultiHeaders::<SockaddrStorage>::preallocate(batch, None);
+    let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(batch, None);
+    // What to send: (datagram index, response length).
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(batch);
     while !shared.stopping() {
-        let (n, peer) = match sock.recv_from(&mut buf) {
-            Ok(x) => x,
-            Err(e) if is_timeout(&e) => continue,
-            // ICMP errors from earlier sends and the like: the socket is still good.
-            Err(_) => continue,
-        };
-        c.udp_queries += 1;
-        let query = buf.get(..n).unwrap_or_default();
-        match shared.server.handle(query, Transport::Udp, &mut out) {
-            Ok(len) => {
-                let response = out.get(..len).unwrap_or_default();
-                if sock.send_to(response, peer).is_ok() {
-                    c.answered(response);
-                } else {
-                    c.dropped += 1;
+        // Block (up to the socket's read timeout) for the first datagram, then take what is
+        // queued, up to the batch.
+        let received = {
+            let mut iovs: Vec<[IoSliceMut<'_>; 1]> =
+                queries.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+            match recvmmsg(
+                fd,
+                &mut recv_headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            ) {
+                Ok(msgs) => {
+                    let mut n = 0;
+                    for (m, (len, peer)) in msgs.zip(lens.iter_mut().zip(peers.iter_mut())) {
+                        *len = m.bytes;
+                        *peer = m.address;
+                        n += 1;
+                    }
+                    n
                 }
+                // A timeout (the stop flag is due a look), a signal, or an ICMP error from
+                // an earlier send: the socket is still good.
+                Err(_) => continue,
             }
-            Err(_) => c.dropped += 1,
+        };
+        out.clear();
+        for i in 0..received {
+            c.udp_queries += 1;
+            let (Some(q), Some(r)) = (queries.get(i), responses.get_mut(i)) else {
+                continue;
+            };
+            let query = q
+                .get(..lens.get(i).copied().unwrap_or(0))
+                .unwrap_or_default();
+            match shared.server.handle(query, Transport::Udp, r) {
+                Ok(len) if peers.get(i).is_some_and(Option::is_some) => out.push((i, len)),
+                _ => c.dropped += 1,
+            }
         }
+        send_batch(fd, &mut send_headers, &responses, &peers, &out, &mut c);
     }
     shared.add(&c);
+}
+
+/// Send `out` ((datagram, length) pairs of `responses`, to `peers`) with as few `sendmmsg`
+/// calls as the kernel allows; a datagram it refuses is counted as dropped and skipped.
+fn send_batch(
+    fd: std::os::fd::RawFd,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    responses: &[Vec<u8>],
+    peers: &[Option<SockaddrStorage>],
+    out: &[(usize, usize)],
+    c: &mut Counters,
+) {
+    let response = |&(i, len): &(usize, usize)| {
+        responses
+            .get(i)
+            .and_then(|r| r.get(..len))
+            .unwrap_or_default()
+    };
+    let mut start = 0;
+    while let Some(rest) = out.get(start..).filter(|r| !r.is_empty()) {
+        let iovs: Vec<[IoSlice<'_>; 1]> =
+            rest.iter().map(|o| [IoSlice::new(response(o))]).collect();
+        let addrs: Vec<Option<SockaddrStorage>> = rest
+            .iter()
+            .map(|&(i, _)| peers.get(i).copied().flatten())
+            .collect();
+        let no_cmsgs: [ControlMessage<'_>; 0] = [];
+        match sendmmsg(fd, headers, &iovs, &addrs, no_cmsgs, MsgFlags::empty()) {
+            Ok(sent) => {
+                let n = sent.count();
+                for o in rest.iter().take(n) {
+                    c.answered(response(o));
+                }
+                // None sent without an error: give up on the rest rather than spin.
+                if n == 0 {
+                    c.dropped += rest.len() as u64;
+                    return;
+                }
+                start += n;
+            }
+            Err(Errno::EINTR) => {}
+            // The first datagram was refused: drop it and go on with the others.
+            Err(_) => {
+                c.dropped += 1;
+                start += 1;
+            }
+        }
+    }
 }
 
 fn serve_tcp(shared: Arc<Shared>, listener: TcpListener) {
@@ -354,19 +479,41 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream, c: &mut Counters) {
     }
 }
 
-/// Bind UDP and TCP on the same address; with port 0, on the same free port.
-fn bind(addr: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+/// Bind `udp` UDP sockets and a TCP listener on the same address; with port 0, on the same
+/// free port. Several UDP sockets share the port through `SO_REUSEPORT`.
+fn bind(addr: SocketAddr, udp: usize) -> std::io::Result<(Vec<UdpSocket>, TcpListener)> {
     let mut last = None;
     for _ in 0..32 {
-        let udp = UdpSocket::bind(addr)?;
-        let local = udp.local_addr()?;
+        let first = udp_socket(addr, udp > 1)?;
+        let local = first.local_addr()?;
         match TcpListener::bind(local) {
-            Ok(tcp) => return Ok((udp, tcp)),
+            Ok(tcp) => {
+                let mut sockets = vec![first];
+                for _ in 1..udp {
+                    sockets.push(udp_socket(local, true)?);
+                }
+                return Ok((sockets, tcp));
+            }
             Err(e) if addr.port() == 0 && e.kind() == ErrorKind::AddrInUse => last = Some(e),
             Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or_else(|| ErrorKind::AddrInUse.into()))
+}
+
+/// A UDP socket bound to `addr`, with `SO_REUSEPORT` set before binding if `reuse_port`.
+fn udp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
+    if !reuse_port {
+        return UdpSocket::bind(addr);
+    }
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
+    };
+    let fd = nix::sys::socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?;
+    setsockopt(&fd, sockopt::ReusePort, &true)?;
+    nix::sys::socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    Ok(UdpSocket::from(fd))
 }
 
 fn main() -> ExitCode {
@@ -411,7 +558,7 @@ fn main() -> ExitCode {
 
     let mut sockets = Vec::new();
     for addr in &args.listen {
-        match bind(*addr) {
+        match bind(*addr, args.udp_sockets) {
             Ok(pair) => sockets.push(pair),
             Err(e) => {
                 eprintln!("unistack-dnsd: cannot listen on {addr}: {e}");
@@ -432,13 +579,20 @@ fn main() -> ExitCode {
     {
         let mut out = std::io::stdout().lock();
         for (udp, tcp) in sockets {
-            let local = udp.local_addr().ok();
-            if udp.set_read_timeout(Some(TICK)).is_err() || tcp.set_nonblocking(true).is_err() {
+            let local = udp.first().and_then(|u| u.local_addr().ok());
+            if tcp.set_nonblocking(true).is_err() {
                 eprintln!("unistack-dnsd: cannot set up the sockets");
                 return ExitCode::from(1);
             }
-            let sh = Arc::clone(&shared);
-            threads.push(thread::spawn(move || serve_udp(&sh, &udp)));
+            for u in udp {
+                if u.set_read_timeout(Some(TICK)).is_err() {
+                    eprintln!("unistack-dnsd: cannot set up the sockets");
+                    return ExitCode::from(1);
+                }
+                let sh = Arc::clone(&shared);
+                let batch = args.batch;
+                threads.push(thread::spawn(move || serve_udp(&sh, &u, batch)));
+            }
             let sh = Arc::clone(&shared);
             threads.push(thread::spawn(move || serve_tcp(sh, tcp)));
             if let Some(local) = local {

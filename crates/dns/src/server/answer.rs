@@ -4,14 +4,13 @@
 
 use alloc::vec::Vec;
 
-use super::index::{Node, RRset, ZoneIndex};
+use super::index::{LowerName, Node, RRset, ZoneIndex};
 use crate::BuildError;
 use crate::builder::{Mark, MessageBuilder};
 use crate::message::Section;
 use crate::name::NameBuf;
 use crate::rdata::RData;
 use crate::wire::{Rcode, RecordType};
-use crate::zone::lower;
 
 /// How many CNAMEs are followed inside a zone before the answer stops.
 pub const MAX_CNAME_CHAIN: usize = 8;
@@ -79,8 +78,8 @@ impl<'x, 'b> Writer<'x, 'b> {
         if self.truncated {
             return;
         }
-        let sig_list: &[u32] = if sigs { &rrset.sigs } else { &[] };
-        for &i in rrset.records.iter().chain(sig_list) {
+        let sig_list: &[u32] = if sigs { z.rrset_sigs(rrset) } else { &[] };
+        for &i in z.records(rrset).iter().chain(sig_list) {
             if self.push_one(z, section, owner, i, ttl).is_err() {
                 self.truncated = true;
                 return;
@@ -131,7 +130,7 @@ impl<'x, 'b> Writer<'x, 'b> {
                 required,
             });
         }
-        for &i in &rrset.records {
+        for &i in z.records(rrset) {
             if self
                 .push_one(z, Section::Additional, &Owner::Stored, i, None)
                 .is_err()
@@ -184,12 +183,6 @@ impl Proofs {
             let _ = self.nodes.push((n, rtype));
         }
     }
-}
-
-fn lowered(n: &NameBuf) -> NameBuf {
-    let mut l = *n;
-    l.make_ascii_lowercase();
-    l
 }
 
 /// The suffix of `name` with `labels` labels.
@@ -306,16 +299,16 @@ impl ZoneIndex {
         let mut proofs = Proofs::default();
         let mut soa = false;
         let mut cur = *qname;
-        let apex = self.node(self.apex).map(|n| n.name).unwrap_or_default();
+        let apex = self.apex_name();
         for step in 0..=MAX_CNAME_CHAIN {
             let first = step == 0;
-            let low = lowered(&cur);
+            let low = LowerName::from_name(&cur.as_name());
             let (ce, ce_labels) = self.closest_encloser(low.as_wire());
             let Some(ce_node) = self.node(ce) else {
                 break;
             };
             let exact = ce_labels == cur.label_count();
-            if let Some(cut) = ce_node.delegated {
+            if let Some(cut) = ce_node.delegated() {
                 let parent_side_ds = exact && cut == ce && qtype == RecordType::Ds && first;
                 if !parent_side_ds {
                     if first {
@@ -338,7 +331,8 @@ impl ZoneIndex {
                 outcome.rcode = Rcode::NxDomain;
                 soa = true;
                 if dnssec {
-                    self.nxdomain_proof(&cur, &ce_node.name, &mut proofs);
+                    let ce_name = self.name(ce_node).to_name_buf();
+                    self.nxdomain_proof(&cur, &ce_name, &mut proofs);
                 }
                 break;
             };
@@ -360,7 +354,8 @@ impl ZoneIndex {
                     soa = true;
                     if dnssec {
                         if owner_synth {
-                            self.wildcard_nodata_proof(&cur, &ce_node.name, &mut proofs);
+                            let ce_name = self.name(ce_node).to_name_buf();
+                            self.wildcard_nodata_proof(&cur, &ce_name, &mut proofs);
                         } else {
                             self.nodata_proof(&cur, &mut proofs);
                         }
@@ -369,22 +364,33 @@ impl ZoneIndex {
                 }
             }
         }
-        if soa && let Some(rs) = self.node(self.apex).and_then(|n| n.rrset(RecordType::Soa)) {
+        if soa
+            && let Some(rs) = self
+                .node(self.apex)
+                .and_then(|n| self.rrset(n, RecordType::Soa))
+        {
             w.push_rrset(
                 self,
                 Section::Authority,
                 &Owner::Stored,
-                rs,
+                &rs,
                 dnssec,
                 Some(self.negative_ttl),
             );
         }
         for &(n, rtype) in &proofs.nodes {
-            if let Some(rs) = self.node(n).and_then(|n| n.rrset(rtype)) {
-                w.push_rrset(self, Section::Authority, &Owner::Stored, rs, true, None);
+            if let Some(rs) = self.node(n).and_then(|n| self.rrset(n, rtype)) {
+                w.push_rrset(self, Section::Authority, &Owner::Stored, &rs, true, None);
             }
         }
         outcome
+    }
+
+    /// The apex's name.
+    fn apex_name(&self) -> NameBuf {
+        self.node(self.apex)
+            .map(|n| self.name(n).to_name_buf())
+            .unwrap_or_default()
     }
 
     /// The RRsets at `node` for `qtype`.
@@ -397,29 +403,31 @@ impl ZoneIndex {
         w: &mut Writer<'_, '_>,
     ) -> Found {
         if qtype == RecordType::Any {
-            if node.rrsets.is_empty() {
+            let rrsets = self.rrsets(node);
+            if rrsets.is_empty() {
                 return Found::NoData;
             }
-            for rs in &node.rrsets {
+            for rs in rrsets {
                 w.push_rrset(self, Section::Answer, owner, rs, dnssec, None);
             }
             return Found::Done;
         }
         if qtype == RecordType::Rrsig {
-            if node.sigs.is_empty() {
+            let sigs = self.sigs(node);
+            if sigs.is_empty() {
                 return Found::NoData;
             }
-            w.push_list(self, Section::Answer, owner, &node.sigs);
+            w.push_list(self, Section::Answer, owner, sigs);
             return Found::Done;
         }
-        if let Some(rs) = node.rrset(qtype) {
-            w.push_rrset(self, Section::Answer, owner, rs, dnssec, None);
+        if let Some(rs) = self.rrset(node, qtype) {
+            w.push_rrset(self, Section::Answer, owner, &rs, dnssec, None);
             return Found::Done;
         }
-        if let Some(rs) = node.rrset(RecordType::Cname) {
-            w.push_rrset(self, Section::Answer, owner, rs, dnssec, None);
-            let target = rs
-                .records
+        if let Some(rs) = self.rrset(node, RecordType::Cname) {
+            w.push_rrset(self, Section::Answer, owner, &rs, dnssec, None);
+            let target = self
+                .records(&rs)
                 .first()
                 .and_then(|&i| self.record(i))
                 .and_then(|r| match r.rdata() {
@@ -444,38 +452,39 @@ impl ZoneIndex {
         let Some(node) = self.node(cut) else {
             return outcome;
         };
-        let Some(ns) = node.rrset(RecordType::Ns) else {
+        let Some(ns) = self.rrset(node, RecordType::Ns) else {
             return outcome;
         };
-        w.push_rrset(self, Section::Authority, &Owner::Stored, ns, false, None);
+        w.push_rrset(self, Section::Authority, &Owner::Stored, &ns, false, None);
+        let cut_name = self.name(node);
         if dnssec {
-            if let Some(ds) = node.rrset(RecordType::Ds) {
-                w.push_rrset(self, Section::Authority, &Owner::Stored, ds, true, None);
+            if let Some(ds) = self.rrset(node, RecordType::Ds) {
+                w.push_rrset(self, Section::Authority, &Owner::Stored, &ds, true, None);
             } else {
                 let mut proofs = Proofs::default();
-                self.nodata_proof(&node.name, &mut proofs);
+                self.nodata_proof(&cut_name.to_name_buf(), &mut proofs);
                 for &(n, rtype) in &proofs.nodes {
-                    if let Some(rs) = self.node(n).and_then(|n| n.rrset(rtype)) {
-                        w.push_rrset(self, Section::Authority, &Owner::Stored, rs, true, None);
+                    if let Some(rs) = self.node(n).and_then(|n| self.rrset(n, rtype)) {
+                        w.push_rrset(self, Section::Authority, &Owner::Stored, &rs, true, None);
                     }
                 }
             }
         }
         w.end_authority();
         // Glue: addresses of in-zone name servers, those below the cut (needed) first.
-        let apex = self.node(self.apex).map(|n| n.name).unwrap_or_default();
+        let apex = self.apex_name();
         let mut targets: Vec<(bool, u32)> = Vec::new();
-        for &i in &ns.records {
+        for &i in self.records(&ns) {
             let Some(Ok(RData::Ns(t))) = self.record(i).map(|r| r.rdata()) else {
                 continue;
             };
             if !t.ends_with(&apex.as_name()) {
                 continue;
             }
-            let Some(id) = self.lookup(&lower(t.to_name_buf().as_wire())) else {
+            let Some(id) = self.lookup(LowerName::from_name(&t).as_wire()) else {
                 continue;
             };
-            let required = t.ends_with(&node.name.as_name());
+            let required = t.ends_with(&cut_name);
             if !targets.contains(&(required, id)) {
                 targets.push((required, id));
             }
@@ -484,8 +493,8 @@ impl ZoneIndex {
         for (required, id) in targets {
             let Some(n) = self.node(id) else { continue };
             for t in [RecordType::A, RecordType::Aaaa] {
-                if let Some(rs) = n.rrset(t) {
-                    w.push_additional(self, rs, required);
+                if let Some(rs) = self.rrset(n, t) {
+                    w.push_additional(self, &rs, required);
                 }
             }
         }

@@ -69,30 +69,59 @@
 //! At load time every (name, type, DO) of each zone that has an exact answer is answered
 //! once into a template: the bytes after the question, the section counts, the flags and
 //! the points where the additional section may be cut. A query for such a name is then a
-//! hash lookup, a header patch, a copy of the question and a copy of the template, the
-//! compression pointers staying valid because the question name has the same length.
-//! Types without their own template at a name share one fallback (a NODATA, or the end of
-//! a CNAME chain). Referrals for names below a delegation point, wildcard expansions and
-//! NXDOMAIN are answered on the fly through the same code ([`Server::handle_uncached`] does
-//! that for every query; tests compare both byte for byte).
+//! hash lookup, a header write, a copy of the query's header and question and a copy of the
+//! template, the compression pointers staying valid because the question name has the same
+//! length. Types whose answer is that of an absent type share one fallback (a NODATA, or the
+//! end of a CNAME chain). Referrals for names below a delegation point, wildcard expansions
+//! and NXDOMAIN are answered on the fly through the same code ([`Server::handle_uncached`]
+//! does that for every query; tests compare both byte for byte, for every name of the test
+//! zones and types 0 to 300).
+//!
+//! # Layout and the hot path
+//! - One pass over the query: the header, the question name (literal names only; it is
+//!   hashed and compared in place, lower-cased eight bytes at a time, never copied) and the
+//!   records after it, where the usual OPT record is read directly. Anything unusual
+//!   (another opcode, a compressed or malformed question, a meta type, an OPT record of
+//!   another version or misplaced, ...) goes to the general path, which reads the query
+//!   section by section and gives the same answer to what the fast path takes.
+//! - One hash finds both the zone and the name: a table of every name of every zone, in the
+//!   zone with the longest apex enclosing it (adding a deeper zone takes its names from the
+//!   zones above). Its slots are 8 bytes, a hash tag and the offset of the name's *entry*
+//!   (open addressing, linear probing, at most three quarters full), so a hit loads the slot
+//!   and then the entry: the lower-cased name, the zone's number, a directory of templates
+//!   by type, and usually the name's own templates right after it. A miss (NXDOMAIN,
+//!   wildcards, names below a cut) walks the name's suffixes for the zone as before.
+//! - Templates live in one byte arena for the server, each zone a region of it; identical
+//!   templates of a zone are stored once (the NODATA of names of the same shape, an ANY equal
+//!   to the only RRset, DO-on equal to DO-off), and zones without DNSSEC material (no RRSIG,
+//!   NSEC, NSEC3, NSEC3PARAM or DS record) get no DO-on templates at all. The in-memory
+//!   layouts are declared through the derive, as wire layouts are.
+//! - The index used for answers computed per query keeps one lower-cased name per node in a
+//!   byte arena, RRsets and record lists in flat vectors, and a hash table of node numbers.
+//!
+//! Limits: a zone's region is at most 4 GiB (template offsets are 32-bit) and the arena at
+//! most 1 TiB (entry offsets are 40-bit); names past them are answered on the fly.
 
 mod answer;
 mod index;
+mod store;
+mod table;
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
-use hashbrown::HashMap;
-use unistack_cstruct::Field;
+use hashbrown::HashTable;
+use unistack_cstruct::{Cstruct, Endian, Field};
 
-use self::answer::{Cut, Outcome, Writer};
-use self::index::{FxBuild, Map, ZoneIndex, label_starts};
+use self::answer::{Outcome, Writer};
+use self::index::{LowerName, ZoneIndex, eq_lower, hash_name, hash_name_lower, label_starts};
+use self::store::{CutRecView, NO_ENTRY, TemplateRef};
+use self::table::NameTable;
 use crate::edns::Edns;
-use crate::message::Message;
-use crate::name::NameBuf;
-use crate::wire::{Class, Header, HeaderView, Opcode, Rcode, RecordType};
-use crate::zone::{Zone, lower};
+use crate::message::{Message, find_opt, records_at, sole_additional_opt};
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN, Name};
+use crate::wire::{Class, Header, HeaderView, Opcode, OptFixed, QuestionFixed, Rcode, RecordType};
+use crate::zone::Zone;
 use crate::{MAX_MESSAGE_LEN, MessageBuilder};
 pub use answer::MAX_CNAME_CHAIN;
 
@@ -161,29 +190,21 @@ impl fmt::Display for AddZoneError {
 
 impl core::error::Error for AddZoneError {}
 
-/// One precompiled response: what follows the question.
-#[derive(Debug)]
-struct Template {
-    flags: Outcome,
-    answers: u16,
-    authorities: u16,
-    body: Box<[u8]>,
-    /// Body length of the answer and authority sections.
-    essential: usize,
-    /// Places to cut the additional section, increasing; the last is the whole body.
-    cuts: Box<[Cut]>,
-}
-
-/// Templates of one name: per type, with DO off and on, and one for every other type.
-#[derive(Debug, Default)]
-struct NodeTemplates {
-    by_type: Vec<(RecordType, Option<[Template; 2]>)>,
-    fallback: Option<[Template; 2]>,
-}
-
 struct ServedZone {
     index: ZoneIndex,
-    templates: Vec<NodeTemplates>,
+    /// The zone's class, as an integer.
+    class: u16,
+    /// Where the zone's region of the arena starts (template offsets count from there).
+    base: usize,
+}
+
+impl ServedZone {
+    /// The apex, lower-cased.
+    fn apex_wire(&self) -> &[u8] {
+        self.index
+            .node(self.index.apex)
+            .map_or(&[0], |n| self.index.name_wire(n))
+    }
 }
 
 /// The authoritative server: zones and their precompiled responses. Immutable while
@@ -191,8 +212,19 @@ struct ServedZone {
 pub struct Server {
     config: ServerConfig,
     zones: Vec<ServedZone>,
-    apexes: Map<usize>,
+    /// Zone numbers, keyed by their apexes.
+    apexes: HashTable<u32>,
+    /// Entries and templates of every zone (see `store`).
+    arena: Vec<u8>,
+    /// Every name of every zone (its entry's offset), keyed by its lower-cased name, in the
+    /// zone that answers for it (the one with the longest apex).
+    names: NameTable,
+    /// Our OPT record without and with DO (extended RCODE zero).
+    opt: [[u8; OPT_LEN]; 2],
 }
+
+/// An OPT record without options: root owner and the fixed part.
+const OPT_LEN: usize = 1 + OptFixed::SIZE;
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,21 +244,130 @@ struct QueryHeader {
     cd: bool,
 }
 
-/// A type present nowhere, asked to build the template shared by absent types.
-fn probe_type(avoid: &[RecordType]) -> RecordType {
-    (65280u16..=65534)
-        .map(RecordType::from_raw)
-        .find(|t| !avoid.contains(t))
-        .unwrap_or(RecordType::Unknown(65534))
+/// A question's type and class as integers: the wire's [`QuestionFixed`] read without
+/// converting code points (the hot path compares numbers).
+#[derive(Cstruct, Clone, Copy, Debug, PartialEq, Eq)]
+#[cstruct(view = QuestionRawView)]
+struct QuestionRaw {
+    qtype: u16,
+    qclass: u16,
+}
+
+/// An OPT record after its root owner, its type an integer: the wire's [`OptFixed`] read
+/// without converting code points.
+#[derive(Cstruct, Clone, Copy, Debug, PartialEq, Eq)]
+#[cstruct(view = OptRawView)]
+struct OptRaw {
+    rtype: u16,
+    udp_payload_size: u16,
+    ext_rcode: u8,
+    version: u8,
+    #[bits(1)]
+    dnssec_ok: bool,
+    #[bits(15)]
+    z: u16,
+    rdlength: u16,
+}
+
+/// DS, as an integer.
+const DS: u16 = RecordType::Ds.to_raw();
+
+/// Whether a QTYPE cannot be asked through the fast path: a meta type other than ANY
+/// ([`RecordType::is_meta`]: OPT, and 128 to 255).
+const fn meta_not_any(qtype: u16) -> bool {
+    qtype == RecordType::Opt.to_raw() || (qtype >= 128 && qtype < RecordType::Any.to_raw())
+}
+
+/// What the server uses of a query's OPT record.
+#[derive(Clone, Copy)]
+struct QueryEdns {
+    udp_payload_size: u16,
+    dnssec_ok: bool,
+}
+
+impl From<&Edns<'_>> for QueryEdns {
+    fn from(e: &Edns<'_>) -> Self {
+        QueryEdns {
+            udp_payload_size: e.udp_payload_size,
+            dnssec_ok: e.dnssec_ok,
+        }
+    }
+}
+
+/// A query that passed every check but the lookup: one literal question, and at most one
+/// good OPT record of version 0.
+struct Parsed<'q> {
+    qh: QueryHeader,
+    /// The whole query.
+    query: &'q [u8],
+    /// Where the question ends.
+    qend: usize,
+    qtype: u16,
+    qclass: u16,
+    edns: Option<QueryEdns>,
+}
+
+impl<'q> Parsed<'q> {
+    /// The question's bytes, as the client sent them.
+    fn question(&self) -> &'q [u8] {
+        self.query.get(Header::SIZE..self.qend).unwrap_or_default()
+    }
+
+    /// The question's name, as the client sent it (literal).
+    fn qname(&self) -> &'q [u8] {
+        self.query
+            .get(Header::SIZE..self.qend.saturating_sub(QuestionFixed::SIZE))
+            .unwrap_or_default()
+    }
+}
+
+/// The length of the question name at offset 12, if it is literal (no compression
+/// pointer) and valid (labels of at most 63 octets, 255 in all, inside the query).
+#[inline]
+fn literal_qname(query: &[u8]) -> Option<usize> {
+    let src = query.get(Header::SIZE..)?;
+    let name = src.get(..src.len().min(MAX_NAME_LEN))?;
+    let mut pos = 0usize;
+    // Each turn takes a label: at most 128 turns fit in 255 octets.
+    for _ in 0..=MAX_NAME_LEN / 2 {
+        let l = usize::from(*name.get(pos)?);
+        if l > MAX_LABEL_LEN {
+            return None;
+        }
+        pos += 1 + l;
+        if l == 0 {
+            return Some(pos);
+        }
+    }
+    None
 }
 
 impl Server {
     /// A server with no zones.
     pub fn new(config: ServerConfig) -> Self {
+        let opt = [false, true].map(|dnssec_ok| {
+            let mut o = [0u8; OPT_LEN];
+            if let Some(fixed) = o.get_mut(1..) {
+                OptFixed {
+                    rtype: RecordType::Opt,
+                    udp_payload_size: config.udp_payload_size.max(512),
+                    ext_rcode: 0,
+                    version: 0,
+                    dnssec_ok,
+                    z: 0,
+                    rdlength: 0,
+                }
+                .write(fixed, Endian::Big);
+            }
+            o
+        });
         Server {
             config,
             zones: Vec::new(),
-            apexes: HashMap::with_hasher(FxBuild),
+            apexes: HashTable::new(),
+            arena: Vec::new(),
+            names: NameTable::default(),
+            opt,
         }
     }
 
@@ -240,15 +381,97 @@ impl Server {
     /// # Errors
     /// [`AddZoneError::Duplicate`] if a zone with the same apex is served.
     pub fn add_zone(&mut self, zone: Zone) -> Result<(), AddZoneError> {
-        let key = lower(zone.origin().to_name_buf().as_wire()).into_boxed_slice();
-        if self.apexes.contains_key(&key) {
+        let apex = LowerName::from_name(&zone.origin());
+        let apex = apex.as_wire();
+        if self.zone_by_apex(apex).is_some() {
             return Err(AddZoneError::Duplicate);
         }
         let index = ZoneIndex::new(zone);
-        let templates = compile(&index);
-        self.apexes.insert(key, self.zones.len());
-        self.zones.push(ServedZone { index, templates });
+        let zi = self.zones.len() as u32;
+        let base = self.arena.len();
+        let entries = store::compile(&index, zi, &mut self.arena);
+        self.arena.shrink_to_fit();
+        self.zones.push(ServedZone {
+            class: index.zone.class().to_raw(),
+            index,
+            base,
+        });
+        let zones = &self.zones;
+        self.apexes.insert_unique(hash_name(apex), zi, |&i| {
+            hash_name(zones.get(i as usize).map_or(&[0], ServedZone::apex_wire))
+        });
+        self.link(zi, &entries);
         Ok(())
+    }
+
+    /// Put the names of zone `zi` (just added; `entries` are its nodes' entries) into
+    /// `names`: those it answers for, which are not at or below the apex of a deeper zone;
+    /// and take out the names of shallower zones at or below its apex, which it answers for
+    /// now.
+    fn link(&mut self, zi: u32, entries: &[u64]) {
+        let Some(zone) = self.zones.get(zi as usize) else {
+            return;
+        };
+        let apex = zone.apex_wire();
+        let arena = &self.arena;
+        let rehash = |off: u64| hash_name(store::entry_key(arena, off as usize));
+        let nested = self.zones.len() > 1;
+        if nested
+            && self
+                .zones
+                .iter()
+                .any(|y| is_below(apex, y.apex_wire()) && apex != y.apex_wire())
+        {
+            let zones = &self.zones;
+            // Names of zones above this one, at or below its apex, are this zone's now.
+            self.names.retain(
+                |off| {
+                    let key = store::entry_key(arena, off as usize);
+                    let owner = store::entry_head(arena, off as usize)
+                        .and_then(|h| zones.get(h.zone() as usize));
+                    !is_below(key, apex) || owner.is_some_and(|z| is_below(z.apex_wire(), apex))
+                },
+                rehash,
+            );
+        }
+        self.names.reserve(entries.len(), rehash);
+        for (id, &entry) in entries.iter().enumerate() {
+            if entry == NO_ENTRY {
+                continue;
+            }
+            let Some(node) = zone.index.node(id as u32) else {
+                continue;
+            };
+            let key = zone.index.name_wire(node);
+            // A deeper zone answers for names at or below its apex.
+            if nested
+                && label_starts(key)
+                    .take_while(|&s| key.len() - s > apex.len())
+                    .any(|s| {
+                        self.zone_by_apex(key.get(s..).unwrap_or_default())
+                            .is_some()
+                    })
+            {
+                continue;
+            }
+            self.names.insert(
+                hash_name(key),
+                entry,
+                |off| store::entry_key(arena, off as usize) == key,
+                rehash,
+            );
+        }
+    }
+
+    /// The zone whose apex is the lower-cased `apex`.
+    fn zone_by_apex(&self, apex: &[u8]) -> Option<u32> {
+        self.apexes
+            .find(hash_name(apex), |&i| {
+                self.zones
+                    .get(i as usize)
+                    .is_some_and(|z| z.apex_wire() == apex)
+            })
+            .copied()
     }
 
     /// The zones served.
@@ -266,11 +489,15 @@ impl Server {
         transport: Transport,
         out: &mut [u8],
     ) -> Result<usize, Dropped> {
-        self.handle_with(query, transport, out, true)
+        match parse_fast(query) {
+            Some(p) if out.len() >= 512 => Ok(self.answer_fast(&p, transport, out)),
+            _ => self.handle_with(query, transport, out, true),
+        }
     }
 
     /// As [`handle`](Self::handle), computing every answer instead of copying precompiled
-    /// ones: the same bytes, more slowly (for tests and benchmarks).
+    /// ones, and reading the query the long way (section by section): the same bytes, more
+    /// slowly (for tests and benchmarks).
     ///
     /// # Errors
     /// As [`handle`](Self::handle).
@@ -281,6 +508,38 @@ impl Server {
         out: &mut [u8],
     ) -> Result<usize, Dropped> {
         self.handle_with(query, transport, out, false)
+    }
+
+    /// The common case, in one hash: the name's entry, the zone with it.
+    #[inline]
+    fn answer_fast(&self, p: &Parsed<'_>, transport: Transport, out: &mut [u8]) -> usize {
+        let arena = &self.arena;
+        let qname = p.qname();
+        let hit = self
+            .names
+            .find(hash_name_lower(qname), |off| {
+                eq_lower(store::entry_key(arena, off as usize), qname)
+            })
+            .and_then(|off| {
+                let head = store::entry_head(arena, off as usize)?;
+                Some((self.zones.get(head.zone() as usize)?, head, off as usize))
+            });
+        if let Some((zone, head, entry)) = hit
+            && zone.class == p.qclass
+            // A DS question at an apex may be the parent zone's.
+            && !(p.qtype == DS && head.apex())
+        {
+            let dnssec = p.edns.is_some_and(|e| e.dnssec_ok);
+            let t = store::find_template(arena, entry, p.qtype, dnssec);
+            if let Some(t) = store::template_at(arena, zone.base, t) {
+                let opt = p.edns.map(|e| &self.opt[usize::from(e.dnssec_ok)]);
+                let limit = self.limit(transport, p.edns, out.len());
+                let head = p.query.get(..p.qend).unwrap_or_default();
+                return apply(&t, p.qh, head, opt, limit, out);
+            }
+        }
+        let low = LowerName::from_wire(qname);
+        self.respond(p, low.as_wire(), transport, out, true)
     }
 
     fn handle_with(
@@ -305,13 +564,17 @@ impl Server {
             cd: h.cd(),
         };
         let edns = msg.edns();
-        let good_edns = edns.ok().flatten();
+        let good_edns = edns
+            .as_ref()
+            .ok()
+            .and_then(|e| e.as_ref())
+            .map(QueryEdns::from);
         if qh.opcode != Opcode::Query {
             return Ok(error_response(
                 qh,
                 Rcode::NotImp,
                 None,
-                good_edns.as_ref(),
+                good_edns,
                 &self.config,
                 out,
             ));
@@ -321,7 +584,7 @@ impl Server {
                 qh,
                 Rcode::FormErr,
                 None,
-                good_edns.as_ref(),
+                good_edns,
                 &self.config,
                 out,
             ));
@@ -356,14 +619,14 @@ impl Server {
                 ));
             }
         };
-        if let Some(e) = &edns
-            && e.version > 0
-        {
+        let version = edns.as_ref().map_or(0, |e| e.version);
+        let edns = edns.as_ref().map(QueryEdns::from);
+        if version > 0 {
             return Ok(error_response(
                 qh,
                 Rcode::BadVers,
                 echo,
-                Some(e),
+                edns,
                 &self.config,
                 out,
             ));
@@ -376,7 +639,7 @@ impl Server {
                 qh,
                 Rcode::FormErr,
                 None,
-                edns.as_ref(),
+                edns,
                 &self.config,
                 out,
             ));
@@ -388,7 +651,7 @@ impl Server {
                     qh,
                     Rcode::NotImp,
                     echo,
-                    edns.as_ref(),
+                    edns,
                     &self.config,
                     out,
                 ));
@@ -399,95 +662,215 @@ impl Server {
                     qh,
                     Rcode::FormErr,
                     echo,
-                    edns.as_ref(),
+                    edns,
                     &self.config,
                     out,
                 ));
             }
             _ => {}
         }
-        let name = qname.to_name_buf();
-        let mut low = name;
-        low.make_ascii_lowercase();
-        let Some(zone) = self.find_zone(&low, qtype, question.qclass()) else {
-            return Ok(error_response(
-                qh,
+        let low = LowerName::from_name(&qname);
+        let p = Parsed {
+            qh,
+            query,
+            qend: question.range().end,
+            qtype: qtype.to_raw(),
+            qclass: question.qclass().to_raw(),
+            edns,
+        };
+        Ok(self.respond(&p, low.as_wire(), transport, out, templates))
+    }
+
+    /// Answer a checked query: REFUSED outside our zones, else a template or an answer
+    /// computed now.
+    fn respond(
+        &self,
+        p: &Parsed<'_>,
+        low: &[u8],
+        transport: Transport,
+        out: &mut [u8],
+        templates: bool,
+    ) -> usize {
+        let (qtype, qclass) = (RecordType::from_raw(p.qtype), Class::from_raw(p.qclass));
+        let found = self.find_zone(low, qtype, qclass);
+        let Some(zone) = found.and_then(|i| self.zones.get(i as usize)) else {
+            return error_response(
+                p.qh,
                 Rcode::Refused,
-                Some(qbytes),
-                edns.as_ref(),
+                Some(p.question()),
+                p.edns,
                 &self.config,
                 out,
-            ));
+            );
         };
-        let limit = match transport {
+        let limit = self.limit(transport, p.edns, out.len());
+        let dnssec = p.edns.is_some_and(|e| e.dnssec_ok);
+        let opt = p.edns.map(|e| self.response_edns(e));
+        if templates && let Some(t) = found.and_then(|zi| self.template(zi, low, p.qtype, dnssec)) {
+            let head = p.query.get(..p.qend).unwrap_or_default();
+            let opt = p.edns.map(|e| &self.opt[usize::from(e.dnssec_ok)]);
+            return apply(&t, p.qh, head, opt, limit, out);
+        }
+        let name = match Name::parse(p.query, Header::SIZE) {
+            Ok((n, _)) => n.to_name_buf(),
+            Err(_) => return 0,
+        };
+        answer_into(
+            &zone.index,
+            p.qh,
+            &name,
+            qtype,
+            qclass,
+            dnssec,
+            opt.as_ref(),
+            limit,
+            out,
+        )
+    }
+
+    /// The most a response may hold.
+    fn limit(&self, transport: Transport, edns: Option<QueryEdns>, out_len: usize) -> usize {
+        match transport {
             Transport::Tcp => MAX_MESSAGE_LEN,
-            Transport::Udp => match &edns {
+            Transport::Udp => match edns {
+                // At least 512 (RFC 6891 6.2.3), at most ours.
                 Some(e) => usize::from(
-                    e.effective_udp_payload_size()
+                    e.udp_payload_size
+                        .max(512)
                         .min(self.config.udp_payload_size.max(512)),
                 ),
                 None => 512,
             },
         }
-        .min(out.len());
-        let dnssec = edns.as_ref().is_some_and(|e| e.dnssec_ok);
-        let opt = edns.as_ref().map(|e| self.response_edns(e));
-        if templates && let Some(t) = zone.template(&low, qtype, dnssec) {
-            return Ok(apply(t, qh, qbytes, opt.as_ref(), limit, out));
-        }
-        Ok(answer_into(
-            &zone.index,
-            qh,
-            &name,
-            qtype,
-            question.qclass(),
-            dnssec,
-            opt.as_ref(),
-            limit,
-            out,
-        ))
+        .min(out_len)
     }
 
-    fn response_edns(&self, query: &Edns<'_>) -> Edns<'static> {
+    fn response_edns(&self, query: QueryEdns) -> Edns<'static> {
         let mut e = Edns::new(self.config.udp_payload_size.max(512));
         e.dnssec_ok = query.dnssec_ok;
         e
     }
 
+    /// The template of zone `zi` for a lower-cased name.
+    fn template(&self, zi: u32, low: &[u8], qtype: u16, dnssec: bool) -> Option<TemplateRef<'_>> {
+        let arena = &self.arena;
+        let entry = self.names.find(hash_name(low), |off| {
+            store::entry_key(arena, off as usize) == low
+        })? as usize;
+        // The name's entry may be another zone's (a DS question at a child's apex goes to
+        // the parent): answered on the fly then.
+        if store::entry_head(arena, entry)?.zone() != zi {
+            return None;
+        }
+        let zone = self.zones.get(zi as usize)?;
+        let t = store::find_template(arena, entry, qtype, dnssec);
+        store::template_at(arena, zone.base, t)
+    }
+
     /// The zone for a lower-cased name: the longest apex suffix, of the right class.
-    fn find_zone(&self, low: &NameBuf, qtype: RecordType, qclass: Class) -> Option<&ServedZone> {
-        let wire = low.as_wire();
+    fn find_zone(&self, low: &[u8], qtype: RecordType, qclass: Class) -> Option<u32> {
         let mut apex_match = None;
-        for start in label_starts(wire) {
-            let Some(&i) = self.apexes.get(wire.get(start..).unwrap_or_default()) else {
+        for start in label_starts(low) {
+            let Some(i) = self.zone_by_apex(low.get(start..).unwrap_or_default()) else {
                 continue;
             };
-            let z = self.zones.get(i)?;
+            let z = self.zones.get(i as usize)?;
             if z.index.zone.class() != qclass {
                 return None;
             }
             // DS lives on the parent side of a cut: prefer a parent zone we also serve.
-            if start == 0 && qtype == RecordType::Ds && wire.len() > 1 {
-                apex_match = Some(z);
+            if start == 0 && qtype == RecordType::Ds && low.len() > 1 {
+                apex_match = Some(i);
                 continue;
             }
-            return Some(z);
+            return Some(i);
         }
         apex_match
     }
 }
 
-impl ServedZone {
-    fn template(&self, low: &NameBuf, qtype: RecordType, dnssec: bool) -> Option<&Template> {
-        let node = self.index.lookup(low.as_wire())?;
-        let t = self.templates.get(node as usize)?;
-        // A type with an entry but no template (over 65535 bytes) is answered on the fly.
-        let pair = match t.by_type.iter().find(|(rt, _)| *rt == qtype) {
-            Some((_, p)) => p.as_ref()?,
-            None => t.fallback.as_ref()?,
-        };
-        pair.get(usize::from(dnssec))
+/// Whether the lower-cased wire name `name` is `apex` or below it.
+fn is_below(name: &[u8], apex: &[u8]) -> bool {
+    label_starts(name).any(|s| name.get(s..) == Some(apex))
+}
+
+/// Read a query in one pass, when it is the common kind: a query (QR clear, opcode QUERY),
+/// one question with a literal name, a type that may be asked, and records that parse with
+/// at most one OPT record, of version 0, in the additional section. Anything else is left
+/// to the long path, which gives the same answer to these.
+#[inline]
+fn parse_fast(query: &[u8]) -> Option<Parsed<'_>> {
+    let h = HeaderView::new_checked(query).ok()?;
+    if h.qr() || h.opcode() != Opcode::Query || h.qdcount() != 1 {
+        return None;
     }
+    let after = Header::SIZE + literal_qname(query)?;
+    let qend = after + QuestionRaw::SIZE;
+    let fixed = QuestionRawView::new_checked(query.get(after..qend)?).ok()?;
+    let (qtype, qclass) = (fixed.qtype(), fixed.qclass());
+    if meta_not_any(qtype) {
+        return None;
+    }
+    let edns = match (h.ancount(), h.nscount(), h.arcount()) {
+        (0, 0, 0) => None,
+        (0, 0, 1) => match plain_opt(query, qend) {
+            Some(e) => return Some(parsed(&h, query, qend, qtype, qclass, Some(e))),
+            None => sole_additional_opt(query, qend).ok()?,
+        },
+        _ => find_opt(records_at(query, qend)).ok()?,
+    };
+    if edns.as_ref().is_some_and(|e| e.version > 0) {
+        return None;
+    }
+    let edns = edns.as_ref().map(QueryEdns::from);
+    Some(parsed(&h, query, qend, qtype, qclass, edns))
+}
+
+#[inline(always)]
+fn parsed<'q>(
+    h: &HeaderView<&[u8]>,
+    query: &'q [u8],
+    qend: usize,
+    qtype: u16,
+    qclass: u16,
+    edns: Option<QueryEdns>,
+) -> Parsed<'q> {
+    Parsed {
+        qh: QueryHeader {
+            id: h.id(),
+            opcode: Opcode::Query,
+            rd: h.rd(),
+            cd: h.cd(),
+        },
+        query,
+        qend,
+        qtype,
+        qclass,
+        edns,
+    }
+}
+
+/// The usual OPT record, read directly: root owner, type OPT, version 0, its options (if
+/// any) well-formed and ending where its RDATA does. `None` for anything else, which
+/// [`sole_additional_opt`] then reads.
+#[inline]
+fn plain_opt(query: &[u8], at: usize) -> Option<QueryEdns> {
+    if *query.get(at)? != 0 {
+        return None;
+    }
+    let fixed_end = at + 1 + OptRaw::SIZE;
+    let o = OptRawView::new_checked(query.get(at + 1..fixed_end)?).ok()?;
+    if o.rtype() != RecordType::Opt.to_raw() || o.version() != 0 {
+        return None;
+    }
+    let rdata = query.get(fixed_end..fixed_end + usize::from(o.rdlength()))?;
+    if !rdata.is_empty() {
+        crate::edns::EdnsOptions::from_wire(rdata).ok()?;
+    }
+    Some(QueryEdns {
+        udp_payload_size: o.udp_payload_size(),
+        dnssec_ok: o.dnssec_ok(),
+    })
 }
 
 /// A response with no answer: the header, maybe the question, maybe an OPT record.
@@ -495,7 +878,7 @@ fn error_response(
     qh: QueryHeader,
     rcode: Rcode,
     question: Option<&[u8]>,
-    edns: Option<&Edns<'_>>,
+    edns: Option<QueryEdns>,
     config: &ServerConfig,
     out: &mut [u8],
 ) -> usize {
@@ -578,60 +961,88 @@ fn write_opt(out: &mut [u8], at: usize, opt: &Edns<'_>, rcode: Rcode) -> usize {
     at + len
 }
 
-/// Copy a template after the client's question.
+/// Copy a template after the client's header and question (`head`, which the template's
+/// compression pointers point into: the name is as long as the zone's), write the header,
+/// add our OPT record (`opt`, when the query had one). The additional section is cut to fit
+/// `limit`; if the answer and authority sections do not fit, nothing follows the question
+/// and TC is set.
+#[inline]
 fn apply(
-    t: &Template,
+    t: &TemplateRef<'_>,
     qh: QueryHeader,
-    question: &[u8],
-    opt: Option<&Edns<'_>>,
+    head: &[u8],
+    opt: Option<&[u8; OPT_LEN]>,
     limit: usize,
     out: &mut [u8],
 ) -> usize {
-    let opt_len = opt.map_or(0, Edns::wire_len);
-    let base = Header::SIZE + question.len();
+    let opt_len = opt.map_or(0, |o| o.len());
+    let base = head.len();
     let room = limit.saturating_sub(base + opt_len);
-    let (body_len, counts, tc) = if t.essential > room {
+    let th = &t.head;
+    let (body_len, counts, tc) = if t.body.len() <= room {
+        (
+            t.body.len(),
+            [1, th.answers(), th.authorities(), th.arcount()],
+            false,
+        )
+    } else if usize::from(th.essential()) > room {
         (0, [1, 0, 0, 0], true)
     } else {
-        let last = t.cuts.len().saturating_sub(1);
-        let (i, cut) = t
+        // The longest cut that fits; dropping required glue sets TC.
+        let (len, arcount, tc) = t
             .cuts
-            .iter()
-            .enumerate()
+            .chunks_exact(store::CutRec::SIZE)
             .rev()
-            .find(|(_, c)| c.len <= room)
-            .map_or(
-                (
-                    0,
-                    Cut {
-                        len: t.essential,
-                        arcount: 0,
-                        required: false,
-                    },
-                ),
-                |(i, c)| (i, *c),
-            );
-        let tc = i != last && cut.required;
-        (cut.len, [1, t.answers, t.authorities, cut.arcount], tc)
+            .filter_map(|c| CutRecView::new_checked(c).ok())
+            .find(|c| usize::from(c.len()) <= room)
+            .map_or((usize::from(th.essential()), 0, false), |c| {
+                (usize::from(c.len()), c.arcount(), c.required())
+            });
+        (len, [1, th.answers(), th.authorities(), arcount], tc)
     };
-    let Some(q) = out.get_mut(Header::SIZE..base) else {
+    let rcode = th.rcode();
+    let end = base + body_len;
+    let (Some(dst), Some(src)) = (out.get_mut(..end), t.body.get(..body_len)) else {
         return 0;
     };
-    q.copy_from_slice(question);
-    let Some((dst, src)) = out
-        .get_mut(base..base + body_len)
-        .zip(t.body.get(..body_len))
-    else {
-        return 0;
+    let (dst_head, dst_body) = dst.split_at_mut(base);
+    dst_head.copy_from_slice(head);
+    dst_body.copy_from_slice(src);
+    let arcount = counts[3].saturating_add(u16::from(opt.is_some()));
+    let header = Header {
+        id: qh.id,
+        qr: true,
+        opcode: qh.opcode,
+        aa: th.aa(),
+        tc,
+        rd: qh.rd,
+        ra: false,
+        z: false,
+        ad: false,
+        cd: qh.cd,
+        rcode: Rcode::from_raw(u16::from(rcode.low_bits())),
+        qdcount: counts[0],
+        ancount: counts[1],
+        nscount: counts[2],
+        arcount,
     };
-    dst.copy_from_slice(src);
-    let mut h = HeaderView::new_unchecked(&mut *out);
-    write_header(&mut h, qh, t.flags, tc, counts);
-    let len = base + body_len;
-    match opt {
-        Some(o) => write_opt(out, len, o, t.flags.rcode),
-        None => len,
+    if let Some(h) = out.get_mut(..Header::SIZE) {
+        header.write(h, Endian::Big);
     }
+    let Some(o) = opt else {
+        return end;
+    };
+    let Some(dst) = out.get_mut(end..end + OPT_LEN) else {
+        return 0;
+    };
+    dst.copy_from_slice(o);
+    // Templates hold NOERROR or NXDOMAIN, whose extended bits are zero; patched all the same.
+    if rcode.ext_bits() != 0
+        && let Some(Ok(mut v)) = dst.get_mut(1..).map(OptRawView::new_checked)
+    {
+        v.set_ext_rcode(rcode.ext_bits());
+    }
+    end + OPT_LEN
 }
 
 /// Answer on the fly into `out`.
@@ -639,7 +1050,7 @@ fn apply(
 fn answer_into(
     z: &ZoneIndex,
     qh: QueryHeader,
-    name: &NameBuf,
+    name: &crate::name::NameBuf,
     qtype: RecordType,
     qclass: Class,
     dnssec: bool,
@@ -671,107 +1082,105 @@ fn answer_into(
     b.finish().len()
 }
 
-/// Precompile every exact answer of a zone.
-fn compile(z: &ZoneIndex) -> Vec<NodeTemplates> {
-    let mut buf = alloc::vec![0u8; MAX_MESSAGE_LEN];
-    let mut all = Vec::with_capacity(z.nodes.len());
-    for node in &z.nodes {
-        // Names at or below a delegation point are referrals (except DS at the point
-        // itself): only the point's own name has a fixed question.
-        let cut_here = node
-            .delegated
-            .is_some_and(|c| z.node(c).is_some_and(|c| c.name == node.name));
-        if node.delegated.is_some() && !cut_here {
-            all.push(NodeTemplates::default());
-            continue;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_not_any_is_is_meta_but_any() {
+        for raw in 0..=u16::MAX {
+            let t = RecordType::from_raw(raw);
+            assert_eq!(
+                meta_not_any(raw),
+                t.is_meta() && t != RecordType::Any,
+                "{raw}"
+            );
         }
-        // The types whose answers differ: present here, or anywhere along a CNAME chain.
-        let mut types: Vec<RecordType> = alloc::vec![
-            RecordType::Any,
-            RecordType::Rrsig,
-            RecordType::Cname,
-            RecordType::Ds
+    }
+
+    /// With nested zones added in any order, every name of every zone is in `names` under
+    /// the zone that answers for it (the longest apex), or absent when that zone does not
+    /// have it: the fast path never answers from the wrong zone, and never misses a name
+    /// it could answer.
+    #[cfg(feature = "zone")]
+    #[test]
+    fn names_belong_to_the_deepest_zone() {
+        let zones = [
+            (
+                "example.com",
+                "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n\
+                 b NS ns.b\nns.b A 192.0.2.3\nx.a.b A 192.0.2.9\n",
+            ),
+            (
+                "b.example.com",
+                "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.4\nx.a A 192.0.2.5\n\
+                 c.a NS ns\n",
+            ),
+            (
+                "a.b.example.com",
+                "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.6\nx A 192.0.2.7\n",
+            ),
         ];
-        let mut n = Some(node);
-        let mut hops = 0;
-        while let Some(cur) = n {
-            for rs in &cur.rrsets {
-                if !types.contains(&rs.rtype) {
-                    types.push(rs.rtype);
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let mut s = Server::new(ServerConfig::default());
+            for i in order {
+                let (origin, text) = zones[i];
+                s.add_zone(Zone::parse(origin, text).unwrap()).unwrap();
+            }
+            for z in &s.zones {
+                for id in 0..z.index.node_count() as u32 {
+                    let key = z.index.name_wire(z.index.node(id).unwrap());
+                    let want = s.find_zone(key, RecordType::A, Class::In).unwrap();
+                    let got = s
+                        .names
+                        .find(hash_name(key), |off| {
+                            store::entry_key(&s.arena, off as usize) == key
+                        })
+                        .map(|off| store::entry_head(&s.arena, off as usize).unwrap().zone());
+                    let deepest = &s.zones[want as usize];
+                    match got {
+                        Some(zi) => assert_eq!(
+                            zi,
+                            want,
+                            "{order:?} {:?}",
+                            z.index.name(z.index.node(id).unwrap())
+                        ),
+                        None => assert!(
+                            deepest.index.lookup(key).is_none(),
+                            "{order:?}: {} missing",
+                            z.index.name(z.index.node(id).unwrap())
+                        ),
+                    }
                 }
             }
-            hops += 1;
-            n = cur
-                .rrset(RecordType::Cname)
-                .filter(|_| hops <= answer::MAX_CNAME_CHAIN)
-                .and_then(|rs| rs.records.first())
-                .and_then(|&i| z.record(i))
-                .and_then(|r| match r.rdata() {
-                    Ok(crate::RData::Cname(t)) => {
-                        z.answering_node(&lower(t.to_name_buf().as_wire()))
-                    }
-                    _ => None,
-                })
-                .and_then(|id| z.node(id));
         }
-        let build = |qtype: RecordType, buf: &mut [u8]| -> Option<[Template; 2]> {
-            Some([
-                template(z, &node.name, qtype, false, buf)?,
-                template(z, &node.name, qtype, true, buf)?,
-            ])
-        };
-        let mut t = NodeTemplates::default();
-        if cut_here {
-            // DS is answered from this zone; every other type is the referral.
-            t.by_type
-                .push((RecordType::Ds, build(RecordType::Ds, &mut buf)));
-            t.fallback = build(probe_type(&types), &mut buf);
-        } else {
-            for &rt in &types {
-                t.by_type.push((rt, build(rt, &mut buf)));
-            }
-            t.fallback = build(probe_type(&types), &mut buf);
-        }
-        all.push(t);
     }
-    all
-}
 
-/// Record the answer for a question of `name`.
-fn template(
-    z: &ZoneIndex,
-    name: &NameBuf,
-    qtype: RecordType,
-    dnssec: bool,
-    buf: &mut [u8],
-) -> Option<Template> {
-    let mut b = MessageBuilder::new(buf).ok()?;
-    b.push_question(name, qtype, z.zone.class()).ok()?;
-    let qend = b.message_len();
-    let mut w = Writer::new(&mut b, true);
-    let flags = z.answer(name, qtype, dnssec, &mut w);
-    let w = w.finish();
-    let essential = w.essential?.checked_sub(qend)?;
-    let cuts: Box<[Cut]> = w
-        .cuts?
-        .into_iter()
-        .map(|c| Cut {
-            len: c.len - qend,
-            ..c
-        })
-        .collect();
-    let (answers, authorities) = (b.header().ancount(), b.header().nscount());
-    if b.header().tc() {
-        // Does not fit even 65535 bytes: leave it to the on-the-fly path.
-        return None;
+    #[test]
+    fn raw_layouts_match_the_wire_ones() {
+        assert_eq!(QuestionRaw::SIZE, QuestionFixed::SIZE);
+        assert_eq!(OptRaw::SIZE, OptFixed::SIZE);
+        let opt = OptFixed {
+            rtype: RecordType::Opt,
+            udp_payload_size: 1232,
+            ext_rcode: 1,
+            version: 2,
+            dnssec_ok: true,
+            z: 0x1234,
+            rdlength: 7,
+        };
+        let raw = OptRaw::from_bytes(&opt.to_bytes());
+        assert_eq!(
+            (raw.rtype, raw.udp_payload_size, raw.ext_rcode, raw.version),
+            (41, 1232, 1, 2)
+        );
+        assert_eq!((raw.dnssec_ok, raw.z, raw.rdlength), (true, 0x1234, 7));
     }
-    let msg = b.finish();
-    Some(Template {
-        flags,
-        answers,
-        authorities,
-        body: msg.get(qend..)?.into(),
-        essential,
-        cuts,
-    })
 }

@@ -7,11 +7,13 @@
 //! text and then runs the same checks, reporting the line of the offending record.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use hashbrown::HashTable;
+
+use crate::hash::{eq_ignore_case, hash_name, hash_name_lower};
 use crate::message::Record;
 use crate::name::{Name, NameBuf, ToName};
 use crate::rdata::RData;
@@ -33,14 +35,35 @@ pub use parse::{Include, ParseOptions, parse_records};
 /// back to the same record.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ZoneRecord {
-    owner: Box<[u8]>,
+    /// The owner in wire form, then the RDATA: one allocation.
+    data: Box<[u8]>,
+    owner_len: u8,
     rtype: RecordType,
     class: Class,
     ttl: u32,
-    rdata: Box<[u8]>,
 }
 
 impl ZoneRecord {
+    /// From an uncompressed owner (at most 255 octets, checked by callers) and RDATA.
+    pub(crate) fn from_parts(
+        owner: &[u8],
+        rtype: RecordType,
+        class: Class,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Self {
+        let mut data = Vec::with_capacity(owner.len() + rdata.len());
+        data.extend_from_slice(owner);
+        data.extend_from_slice(rdata);
+        ZoneRecord {
+            data: data.into_boxed_slice(),
+            owner_len: owner.len() as u8,
+            rtype,
+            class,
+            ttl,
+        }
+    }
+
     /// A record from typed RDATA (names are written uncompressed, spelt as given).
     ///
     /// # Errors
@@ -64,13 +87,13 @@ impl ZoneRecord {
             .next()
             .ok_or(BuildError::NoSpace)?
             .map_err(BuildError::Invalid)?;
-        Ok(ZoneRecord {
-            owner: owner.as_wire().into(),
-            rtype: rdata.rtype(),
+        Ok(ZoneRecord::from_parts(
+            owner.as_wire(),
+            rdata.rtype(),
             class,
             ttl,
-            rdata: rec.rdata_bytes().into(),
-        })
+            rec.rdata_bytes(),
+        ))
     }
 
     /// A copy of a record parsed from a message, its names decompressed.
@@ -99,13 +122,7 @@ impl ZoneRecord {
         if rdata.len() > usize::from(u16::MAX) {
             return Err(Error::BadRdLength);
         }
-        let rec = ZoneRecord {
-            owner: owner.into(),
-            rtype,
-            class,
-            ttl,
-            rdata: rdata.into(),
-        };
+        let rec = ZoneRecord::from_parts(owner, rtype, class, ttl, rdata);
         let parsed = rec.rdata()?;
         // Re-encode: a compression pointer that `RData::parse` followed inside the RDATA
         // shows as a difference.
@@ -113,7 +130,7 @@ impl ZoneRecord {
             BuildError::Invalid(e) => e,
             _ => Error::BadRdata,
         })?;
-        if again.rdata != rec.rdata {
+        if again.rdata_wire() != rec.rdata_wire() {
             return Err(Error::CompressedName);
         }
         Ok(rec)
@@ -121,12 +138,14 @@ impl ZoneRecord {
 
     /// The owner name.
     pub fn owner(&self) -> Name<'_> {
-        Name::from_wire(&self.owner).unwrap_or(Name::ROOT)
+        Name::from_wire(self.owner_wire()).unwrap_or(Name::ROOT)
     }
 
     /// The owner in wire form.
     pub fn owner_wire(&self) -> &[u8] {
-        &self.owner
+        self.data
+            .get(..usize::from(self.owner_len))
+            .unwrap_or_default()
     }
 
     /// The type.
@@ -151,7 +170,9 @@ impl ZoneRecord {
 
     /// The RDATA in uncompressed wire form.
     pub fn rdata_wire(&self) -> &[u8] {
-        &self.rdata
+        self.data
+            .get(usize::from(self.owner_len)..)
+            .unwrap_or_default()
     }
 
     /// The RDATA, typed.
@@ -159,7 +180,8 @@ impl ZoneRecord {
     /// # Errors
     /// As [`RData::parse`] (never for records built by this module).
     pub fn rdata(&self) -> Result<RData<'_>, Error> {
-        RData::parse(&self.rdata, self.rtype, self.class, 0, self.rdata.len())
+        let rdata = self.rdata_wire();
+        RData::parse(rdata, self.rtype, self.class, 0, rdata.len())
     }
 }
 
@@ -178,7 +200,7 @@ impl fmt::Display for ZoneRecord {
             _ => {
                 let raw: RData<'_> = RData::Unknown {
                     rtype: self.rtype,
-                    data: &self.rdata,
+                    data: self.rdata_wire(),
                 };
                 write!(f, "{raw}")
             }
@@ -442,22 +464,69 @@ impl Zone {
                 origin.to_string().as_bytes(),
             ));
         };
-        // Types per owner (lower-cased wire), and delegation points.
-        let mut types: BTreeMap<Vec<u8>, BTreeSet<u16>> = BTreeMap::new();
-        let mut cuts: BTreeSet<Vec<u8>> = BTreeSet::new();
+        // Owners, compared ignoring case: each record's group (the first record with its
+        // owner names it), and per group what the rules below ask about.
+        #[derive(Default, Clone, Copy)]
+        struct Group {
+            first: u32,
+            /// An NS RRset here.
+            ns: bool,
+            /// A type other than CNAME, RRSIG and NSEC here.
+            other: bool,
+            /// A CNAME seen here already (in the last pass).
+            cname: bool,
+            /// At or below a delegation point: computed once, in the last pass.
+            cut: Option<(bool, bool)>,
+        }
+        let owner_of = |g: &Group| {
+            records
+                .get(g.first as usize)
+                .map_or(&[][..], ZoneRecord::owner_wire)
+        };
+        let mut groups: Vec<Group> = Vec::new();
+        let mut by_owner: HashTable<u32> = HashTable::new();
+        let find_group = |by_owner: &HashTable<u32>, groups: &[Group], wire: &[u8]| {
+            by_owner
+                .find(hash_name_lower(wire), |&g| {
+                    groups
+                        .get(g as usize)
+                        .is_some_and(|g| eq_ignore_case(owner_of(g), wire))
+                })
+                .copied()
+        };
+        let mut group_of: Vec<u32> = Vec::with_capacity(records.len());
         for (i, rec) in records.iter().enumerate() {
             if rec.class != class {
                 return Err(err(ZoneErrorKind::ClassMismatch, i, rec));
             }
-            let key = lower(&rec.owner);
-            if rec.rtype == RecordType::Ns && rec.owner() != apex {
-                cuts.insert(key.clone());
+            let g = match find_group(&by_owner, &groups, rec.owner_wire()) {
+                Some(g) => g,
+                None => {
+                    let g = groups.len() as u32;
+                    groups.push(Group {
+                        first: i as u32,
+                        ..Group::default()
+                    });
+                    let groups = &groups;
+                    by_owner.insert_unique(hash_name_lower(rec.owner_wire()), g, |&g| {
+                        hash_name_lower(groups.get(g as usize).map_or(&[][..], owner_of))
+                    });
+                    g
+                }
+            };
+            group_of.push(g);
+            if let Some(group) = groups.get_mut(g as usize) {
+                group.ns |= rec.rtype == RecordType::Ns;
+                group.other |= !matches!(
+                    rec.rtype,
+                    RecordType::Cname | RecordType::Rrsig | RecordType::Nsec
+                );
             }
-            types.entry(key).or_default().insert(rec.rtype.to_raw());
         }
-        if !types
-            .get(&lower(origin.as_wire()))
-            .is_some_and(|t| t.contains(&RecordType::Ns.to_raw()))
+        let apex_group = find_group(&by_owner, &groups, origin.as_wire());
+        if !apex_group
+            .and_then(|g| groups.get(g as usize))
+            .is_some_and(|g| g.ns)
         {
             return Err(ZoneError::new(
                 ZoneErrorKind::NoApexNs,
@@ -465,40 +534,55 @@ impl Zone {
                 origin.to_string().as_bytes(),
             ));
         }
-        let mut cnames: BTreeSet<Vec<u8>> = BTreeSet::new();
+        // Delegation points: NS below the apex.
+        let is_cut = |groups: &[Group], g: u32| {
+            Some(g) != apex_group && groups.get(g as usize).is_some_and(|g| g.ns)
+        };
+        let apex_labels = apex.label_count();
         for (i, rec) in records.iter().enumerate() {
-            let key = lower(&rec.owner);
+            let g = group_of.get(i).copied().unwrap_or(0);
             if rec.rtype == RecordType::Cname {
-                let others = types.get(&key).is_some_and(|t| {
-                    t.iter().any(|&t| {
-                        !matches!(
-                            RecordType::from_raw(t),
-                            RecordType::Cname | RecordType::Rrsig | RecordType::Nsec
-                        )
-                    })
-                });
-                if others || rec.owner() == apex || !cnames.insert(key.clone()) {
+                let group = groups.get(g as usize).copied().unwrap_or_default();
+                if group.other || Some(g) == apex_group || group.cname {
                     return Err(err(ZoneErrorKind::CnameAndOtherData, i, rec));
                 }
-            }
-            // The nearest delegation point at or above the owner (the apex is not one).
-            let owner = rec.owner();
-            let mut at_cut = false;
-            let mut below_cut = false;
-            let mut n = Some(owner);
-            while let Some(name) = n {
-                if name.label_count() <= apex.label_count() {
-                    break;
+                if let Some(group) = groups.get_mut(g as usize) {
+                    group.cname = true;
                 }
-                if cuts.contains(&lower(name.to_name_buf().as_wire())) {
-                    if name.label_count() == owner.label_count() {
-                        at_cut = true;
-                    } else {
-                        below_cut = true;
+            }
+            // The delegation points at or above the owner (the apex is not one), once per
+            // owner.
+            let cached = groups.get(g as usize).and_then(|g| g.cut);
+            let (at_cut, below_cut) = match cached {
+                Some(c) => c,
+                None => {
+                    let owner = rec.owner();
+                    let wire: &[u8] = rec.owner_wire();
+                    let mut at_cut = false;
+                    let mut below_cut = false;
+                    let mut offset = 0usize;
+                    for (k, label) in owner.labels().enumerate() {
+                        if owner.label_count() - k <= apex_labels {
+                            break;
+                        }
+                        let suffix = wire.get(offset..).unwrap_or_default();
+                        if find_group(&by_owner, &groups, suffix)
+                            .is_some_and(|c| is_cut(&groups, c))
+                        {
+                            if k == 0 {
+                                at_cut = true;
+                            } else {
+                                below_cut = true;
+                            }
+                        }
+                        offset += 1 + label.len();
                     }
+                    if let Some(group) = groups.get_mut(g as usize) {
+                        group.cut = Some((at_cut, below_cut));
+                    }
+                    (at_cut, below_cut)
                 }
-                n = name.parent();
-            }
+            };
             let glue = matches!(rec.rtype, RecordType::A | RecordType::Aaaa);
             let ok = if below_cut {
                 glue
@@ -514,17 +598,56 @@ impl Zone {
                 return Err(err(ZoneErrorKind::NotGlue, i, rec));
             }
         }
-        // Drop exact duplicates, keeping the first.
-        let mut seen: BTreeSet<(Vec<u8>, u16, Box<[u8]>)> = BTreeSet::new();
-        let records = records
-            .into_iter()
-            .filter(|r| seen.insert((lower(&r.owner), r.rtype.to_raw(), r.rdata.clone())))
-            .collect();
+        // Drop exact duplicates (owner ignoring case, type, RDATA), keeping the first.
+        let mut seen: HashTable<u32> = HashTable::with_capacity(records.len());
+        let key_hash = |g: u32, rec: &ZoneRecord| {
+            hash_name(rec.rdata_wire())
+                ^ (u64::from(g) << 16 | u64::from(rec.rtype.to_raw()))
+                    .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        };
+        let mut keep = alloc::vec![true; records.len()];
+        for (i, rec) in records.iter().enumerate() {
+            let g = group_of.get(i).copied().unwrap_or(0);
+            let same = |&j: &u32| {
+                group_of.get(j as usize) == Some(&g)
+                    && records
+                        .get(j as usize)
+                        .is_some_and(|r| r.rtype == rec.rtype && r.rdata_wire() == rec.rdata_wire())
+            };
+            let h = key_hash(g, rec);
+            if seen.find(h, same).is_some() {
+                if let Some(k) = keep.get_mut(i) {
+                    *k = false;
+                }
+            } else {
+                seen.insert_unique(h, i as u32, |&j| {
+                    records.get(j as usize).map_or(0, |r| {
+                        key_hash(group_of.get(j as usize).copied().unwrap_or(0), r)
+                    })
+                });
+            }
+        }
+        drop(seen);
+        drop(by_owner);
+        let mut keep = keep.into_iter();
+        let mut records = records;
+        records.retain(|_| keep.next().unwrap_or(true));
+        records.shrink_to_fit();
         Ok(Zone {
             origin,
             class,
             records,
         })
+    }
+
+    /// A placeholder with no records (never served; the server's index takes a zone's
+    /// place with it while it builds).
+    pub(crate) fn empty() -> Zone {
+        Zone {
+            origin: NameBuf::root(),
+            class: Class::In,
+            records: Vec::new(),
+        }
     }
 
     /// The apex.
@@ -551,11 +674,6 @@ impl Zone {
     pub fn into_records(self) -> Vec<ZoneRecord> {
         self.records
     }
-}
-
-/// Lower-case ASCII letters of a wire-form name (length octets are below `A`).
-pub(crate) fn lower(wire: &[u8]) -> Vec<u8> {
-    wire.to_ascii_lowercase()
 }
 
 /// Base32 with the extended hex alphabet, case-insensitive, no padding (RFC 4648 7).

@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use nom::branch::alt;
-use nom::bytes::complete::{is_not, take_till, take_while1};
+use nom::bytes::complete::{take_till, take_till1, take_while1};
 use nom::character::complete::{char, satisfy};
 use nom::combinator::recognize;
 use nom::multi::{many0_count, many1_count};
@@ -86,6 +86,7 @@ pub(crate) fn parse_with_positions(
         include: options.include,
         records: Vec::new(),
         positions: Vec::new(),
+        last_type: TypeMemo::default(),
     };
     state.run(text.as_bytes(), 0)?;
     Ok((state.records, state.positions))
@@ -140,6 +141,33 @@ struct State<'l> {
     include: Option<&'l mut dyn Include>,
     records: Vec<ZoneRecord>,
     positions: Vec<Pos>,
+    /// The last type token read and its type: zone files repeat types, and looking a
+    /// mnemonic up compares it with every known one.
+    last_type: TypeMemo,
+}
+
+#[derive(Default)]
+struct TypeMemo {
+    raw: [u8; 16],
+    len: usize,
+    rtype: Option<RecordType>,
+}
+
+impl TypeMemo {
+    fn get(&mut self, raw: &[u8]) -> Option<RecordType> {
+        if self.rtype.is_some() && self.raw.get(..self.len) == Some(raw) {
+            return self.rtype;
+        }
+        let rtype = core::str::from_utf8(raw)
+            .ok()
+            .and_then(RecordType::from_mnemonic)?;
+        if let Some(dst) = self.raw.get_mut(..raw.len()) {
+            dst.copy_from_slice(raw);
+            self.len = raw.len();
+            self.rtype = Some(rtype);
+        }
+        Some(rtype)
+    }
 }
 
 impl State<'_> {
@@ -267,10 +295,9 @@ impl State<'_> {
             break;
         }
         let type_tok = tokens.get(i).ok_or_else(|| missing(tokens.last()))?;
-        let rtype = core::str::from_utf8(type_tok.raw)
-            .ok()
+        let rtype = Some(type_tok.raw)
             .filter(|_| !type_tok.quoted)
-            .and_then(RecordType::from_mnemonic)
+            .and_then(|raw| self.last_type.get(raw))
             .ok_or_else(|| {
                 ZoneError::new(ZoneErrorKind::UnknownType, type_tok.pos, type_tok.raw)
             })?;
@@ -310,13 +337,13 @@ impl State<'_> {
         }
         self.last_owner = Some(owner);
         self.class = class;
-        self.records.push(ZoneRecord {
-            owner: owner.as_wire().into(),
+        self.records.push(ZoneRecord::from_parts(
+            owner.as_wire(),
             rtype,
             class,
             ttl,
-            rdata: rdata.into(),
-        });
+            &rdata,
+        ));
         self.positions.push(first_pos);
         Ok(())
     }
@@ -451,14 +478,23 @@ fn escape(i: &[u8]) -> Res<'_> {
 
 /// An unquoted token: anything up to a blank, newline, `;`, `(`, `)` or `"`, with escapes.
 fn word(i: &[u8]) -> Res<'_> {
-    recognize(many1_count(alt((escape, is_not(" \t\r\n;()\"\\"))))).parse(i)
+    let plain = take_till1(|c| {
+        matches!(
+            c,
+            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' | b'\\'
+        )
+    });
+    recognize(many1_count(alt((escape, plain)))).parse(i)
 }
 
 /// A quoted string on one line, returning what is between the quotes.
 fn quoted(i: &[u8]) -> Res<'_> {
     delimited(
         char('"'),
-        recognize(many0_count(alt((escape, is_not("\"\\\n"))))),
+        recognize(many0_count(alt((
+            escape,
+            take_till1(|c| matches!(c, b'"' | b'\\' | b'\n')),
+        )))),
         char('"'),
     )
     .parse(i)
