@@ -224,28 +224,19 @@ pub(crate) fn write_num(store: &impl Store, dir: &Key, leaf: &str, v: u64) -> Re
     Ok(())
 }
 
-/// Parse a decimal the peer wrote: digits only, at most 20 of them, fits `u64`.
-pub fn parse_u64(s: &str) -> Result<u64, Corrupt> {
-    let s = s.trim_end_matches('\n');
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Corrupt::StoreValue);
-    }
-    s.parse::<u64>().map_err(|_| Corrupt::StoreValue)
-}
+/// Parse a decimal the peer wrote: digits only, at most 20 of them, fits `u64` (vchan's
+/// store-number rule, shared by every driver).
+pub use unistack_vchan::backend::parse_store_number as parse_u64;
 
 /// Read `dir/leaf` as a decimal: `Ok(None)` if absent.
 ///
 /// # Errors
 /// [`Corrupt::StoreValue`] for a value that is not a decimal `u64`; store errors.
 pub(crate) fn read_num(store: &impl Store, dir: &Key, leaf: &str) -> Result<Option<u64>, Error> {
-    let mut buf = [0u8; 32];
-    match store.read(dir.join(leaf)?.as_str(), &mut buf) {
-        Ok(Some(v)) => Ok(Some(parse_u64(v)?)),
-        Ok(None) => Ok(None),
-        // Too long or not UTF-8: the peer wrote garbage.
-        Err(unistack_vchan::BackendError::BadKey) => Err(Corrupt::StoreValue.into()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(unistack_vchan::backend::read_store_number(
+        store,
+        dir.join(leaf)?.as_str(),
+    )?)
 }
 
 /// Read a boolean feature key: absent is `false`; `0`/`1` only.

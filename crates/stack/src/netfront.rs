@@ -54,6 +54,7 @@ use core::fmt::Write as _;
 use core::time::Duration;
 
 use unistack_ipv4::ChecksumCaps;
+use unistack_vchan::backend::read_store_number;
 use unistack_vchan::netif::{
     NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NETTXF_EXTRA_INFO, NETTXF_MORE_DATA, NetifRx,
     NetifRxRequest, NetifRxResponse, NetifStatus, NetifTx, NetifTxRequest, NetifTxResponse,
@@ -194,10 +195,11 @@ impl<C: EventChannel> End<C> {
     }
 }
 
+/// A number the other end published: absent is [`Error::InvalidArgument`], malformed (or
+/// beyond `u32`) is [`Corrupt::StoreValue`].
 fn num<S: Store>(store: &S, key: &str) -> Result<u32, Error> {
-    let mut buf = [0u8; 16];
-    let v = store.read(key, &mut buf)?.ok_or(Error::InvalidArgument)?;
-    v.parse().map_err(|_| Error::Corrupt(Corrupt::StoreValue))
+    let v = read_store_number(store, key)?.ok_or(Error::InvalidArgument)?;
+    u32::try_from(v).map_err(|_| Error::Corrupt(Corrupt::StoreValue))
 }
 
 /// Share `n` pages with `peer`, one grant each.

@@ -9,7 +9,7 @@
 
 use core::time::Duration;
 
-use crate::error::BackendError;
+use crate::error::{BackendError, Corrupt, Error};
 use crate::shm::Shm;
 
 /// A grant reference: names a page one domain shares with another.
@@ -118,3 +118,32 @@ pub trait Store {
 pub trait Backend: Grants + Events + Store {}
 
 impl<T: Grants + Events + Store> Backend for T {}
+
+/// Parse a number a peer wrote into the store: decimal digits only (no sign, no spaces, a
+/// trailing newline allowed), fitting `u64`.
+///
+/// # Errors
+/// [`Corrupt::StoreValue`] for anything else.
+pub fn parse_store_number(s: &str) -> Result<u64, Corrupt> {
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Corrupt::StoreValue);
+    }
+    s.parse::<u64>().map_err(|_| Corrupt::StoreValue)
+}
+
+/// Read store key `key` as a number a peer wrote ([`parse_store_number`]): `Ok(None)` if the
+/// key does not exist.
+///
+/// # Errors
+/// [`Corrupt::StoreValue`] for a malformed value, or one the store refuses as too long or not
+/// UTF-8 ([`BackendError::BadKey`]); the store's other errors.
+pub fn read_store_number<S: Store + ?Sized>(store: &S, key: &str) -> Result<Option<u64>, Error> {
+    let mut buf = [0u8; 32];
+    match store.read(key, &mut buf) {
+        Ok(Some(v)) => Ok(Some(parse_store_number(v)?)),
+        Ok(None) => Ok(None),
+        Err(BackendError::BadKey) => Err(Corrupt::StoreValue.into()),
+        Err(e) => Err(e.into()),
+    }
+}

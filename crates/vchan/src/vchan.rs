@@ -39,7 +39,7 @@ use core::time::Duration;
 
 use unistack_cstruct::Cstruct;
 
-use crate::backend::{Backend, DomId, EventChannel, GrantRef, Grants, Mapping};
+use crate::backend::{Backend, DomId, EventChannel, GrantRef, Grants, Mapping, read_store_number};
 use crate::error::{Corrupt, Error};
 use crate::shm::{PAGE_SIZE, Shm};
 
@@ -301,15 +301,18 @@ fn decimal(v: u32, buf: &mut [u8; 10]) -> &str {
         .unwrap_or("0")
 }
 
-/// Parse a non-zero decimal `u32` (libxenvchan's `atoi`, made strict).
+/// Parse a non-zero decimal `u32` (libxenvchan's `atoi`, made strict): the rule the client
+/// applies to `ring-ref` and `event-channel`.
+#[cfg(test)]
 fn parse_decimal(s: &str) -> Result<u32, Corrupt> {
-    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Corrupt::StoreValue);
-    }
-    match s.parse::<u32>() {
-        Ok(v) if v != 0 => Ok(v),
-        _ => Err(Corrupt::StoreValue),
-    }
+    crate::backend::parse_store_number(s).and_then(nonzero_u32)
+}
+
+fn nonzero_u32(v: u64) -> Result<u32, Corrupt> {
+    u32::try_from(v)
+        .ok()
+        .filter(|&v| v != 0)
+        .ok_or(Corrupt::StoreValue)
 }
 
 /// One end of a vchan.
@@ -456,13 +459,8 @@ impl<B: Backend> Vchan<B> {
             return Err(Error::InvalidArgument);
         }
         let read_key = |leaf: &str| -> Result<u32, Error> {
-            let mut buf = [0u8; 16];
-            match backend.read(Key::new(path, leaf)?.as_str(), &mut buf) {
-                Ok(Some(v)) => Ok(parse_decimal(v)?),
-                Ok(None) => Err(Error::NotFound),
-                Err(crate::BackendError::BadKey) => Err(Corrupt::StoreValue.into()),
-                Err(e) => Err(e.into()),
-            }
+            let v = read_store_number(&backend, Key::new(path, leaf)?.as_str())?;
+            Ok(nonzero_u32(v.ok_or(Error::NotFound)?)?)
         };
         let ring_ref = read_key("ring-ref")?;
         let port = read_key("event-channel")?;
