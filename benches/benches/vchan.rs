@@ -328,7 +328,14 @@ fn main() {
         "  {:>7} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
         "write", "vchan o20", "vchan o11", "socket", "memcpy", "o20/socket", "o20/memcpy"
     );
-    for w in [64usize, 1024, 16 << 10, 64 << 10] {
+    // `UNISTACK_VCHAN_WRITES=65536,1024` picks write sizes; `UNISTACK_VCHAN_ONLY=o20` runs only
+    // the order-20 vchan throughput (for profiling).
+    let writes: Vec<usize> = std::env::var("UNISTACK_VCHAN_WRITES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![64, 1024, 16 << 10, 64 << 10]);
+    let only_o20 = std::env::var("UNISTACK_VCHAN_ONLY").is_ok_and(|v| v == "o20");
+    for w in writes {
         let total = if smoke {
             mib(1)
         } else if w < 1024 {
@@ -339,6 +346,12 @@ fn main() {
         let (mut a, mut b, mut s, mut m) = (vec![], vec![], vec![], vec![]);
         for _ in 0..rounds {
             a.push(throughput(&Transport::Vchan(20), w, total));
+            if only_o20 {
+                b.push(f64::NAN);
+                s.push(f64::NAN);
+                m.push(f64::NAN);
+                continue;
+            }
             b.push(throughput(&Transport::Vchan(11), w, total));
             s.push(throughput(&Transport::Socket, w, total));
             m.push(memcpy_rate(w, total));
@@ -353,6 +366,9 @@ fn main() {
             a / s,
             a / m
         );
+    }
+    if only_o20 {
+        return;
     }
     let count = if smoke { 200 } else { 20_000 };
     let (mut v, mut s) = (vec![], vec![]);
