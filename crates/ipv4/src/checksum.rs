@@ -99,6 +99,15 @@ pub fn data(data: &[u8]) -> u16 {
     fold(acc).swap_bytes()
 }
 
+/// Fold an accumulator of 16-bit words (`u16` values in network order, added as integers, as
+/// many as fit in 64 bits) into a ones' complement sum of the kind [`data`] returns: what an
+/// emitter uses to sum header fields it holds in registers instead of reading back the bytes
+/// it just wrote.
+#[inline]
+pub const fn fold_words(acc: u64) -> u16 {
+    fold(acc)
+}
+
 /// Combine ones' complement sums (of even-length pieces, or as returned by [`data`]).
 #[inline]
 pub fn combine(sums: &[u16]) -> u16 {

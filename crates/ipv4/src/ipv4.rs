@@ -5,7 +5,7 @@ use core::fmt;
 use unistack_cstruct::CEnum;
 
 use crate::address::Ipv4Address;
-use crate::checksum::ChecksumCaps;
+use crate::checksum::{self, ChecksumCaps};
 use crate::error::Error;
 use crate::wire::{Ecn, Icmpv4Packet, Ipv4Header, Ipv4Packet, Protocol, UdpHeader, UdpPacket};
 
@@ -355,8 +355,38 @@ impl<'a> Ipv4Repr<'a> {
             None => too_short(header_len, bytes.len()),
         }
         if caps.ipv4.tx() {
-            packet.fill_checksum();
+            // Summed from the values, not read back from the bytes just written (a wide load
+            // over narrow stores still in the store buffer stalls until they retire).
+            packet.set_checksum(!self.header_word_sum(header_len));
         }
+    }
+
+    /// The ones' complement sum of the header `emit` writes (checksum field zero), from the
+    /// values and the options' own bytes.
+    #[inline(always)]
+    fn header_word_sum(&self, header_len: usize) -> u16 {
+        let total = u16::try_from(self.buffer_len()).unwrap_or(u16::MAX);
+        let [a, b, c, d] = self.src_addr.octets();
+        let [e, f, g, h] = self.dst_addr.octets();
+        let w = |hi: u8, lo: u8| u64::from(u16::from_be_bytes([hi, lo]));
+        let first = (4u64 << 12)
+            | ((header_len as u64 / 4) << 8)
+            | (u64::from(self.dscp & 0x3f) << 2)
+            | u64::from(self.ecn.to_raw() & 3);
+        let frag = (u64::from(self.dont_frag) << 14)
+            | (u64::from(self.more_frags) << 13)
+            | u64::from((self.frag_offset / 8) & 0x1fff);
+        let acc = first
+            + u64::from(total)
+            + u64::from(self.ident)
+            + frag
+            + w(self.ttl, self.protocol.to_raw())
+            + w(a, b)
+            + w(c, d)
+            + w(e, f)
+            + w(g, h)
+            + u64::from(checksum::data(self.options.as_bytes()));
+        checksum::fold_words(acc)
     }
 }
 

@@ -27,6 +27,24 @@ fn fold(bytes: &[u8]) -> Result<OptionsRepr, Error> {
 }
 
 #[test]
+fn data_segment_options_are_linux_bytes() {
+    // What Linux puts on every established-connection segment: NOP NOP TS(10) val ecr.
+    let r = OptionsRepr {
+        timestamp: Some((0x0102_0304, 0xa0b0_c0d0)),
+        ..OptionsRepr::default()
+    };
+    let mut out = [0xeeu8; 14];
+    assert_eq!(r.emit(&mut out), Ok(12));
+    assert_eq!(
+        out,
+        [1, 1, 8, 10, 1, 2, 3, 4, 0xa0, 0xb0, 0xc0, 0xd0, 0xee, 0xee]
+    );
+    assert_eq!(fold(&out[..12]), Ok(r));
+    assert_eq!(r.emit(&mut [0u8; 11]), Err(Error::BufferTooSmall));
+    assert_eq!(OptionsRepr::default().emit(&mut []), Ok(0));
+}
+
+#[test]
 fn linux_syn_options() {
     let seg = TcpSegment::new_checked(&LINUX_SYN[..]).unwrap();
     assert!(seg.syn() && !seg.ack());
