@@ -45,7 +45,7 @@ use unistack_vchan::blkif::{
     DISCARD_SECURE, MAX_INDIRECT_PAGES, MAX_SEGMENTS, SEGMENTS_PER_INDIRECT_PAGE,
 };
 use unistack_vchan::ring::BackRing;
-use unistack_vchan::shm::{PAGE_SIZE, Shm};
+use unistack_vchan::shm::{PAGE_SIZE, Shm, ShmRange, read_file_into, write_file_from};
 use unistack_vchan::{Backend, Corrupt, EventChannel, GrantRef, Grants, Mapping};
 
 use crate::error::Error;
@@ -82,6 +82,27 @@ pub trait Storage {
     /// # Errors
     /// I/O errors.
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()>;
+
+    /// Read at `offset` straight into the front end's granted pages, in order (zero-copy:
+    /// the kernel fills the pages as a disk's DMA would). `Ok(false)` means this store cannot,
+    /// and the back end reads into its buffer with [`read_at`](Self::read_at) and copies.
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn read_into_shared(&mut self, offset: u64, dst: &[ShmRange<'_>]) -> io::Result<bool> {
+        let _ = (offset, dst);
+        Ok(false)
+    }
+
+    /// Write the front end's granted pages, in order, at `offset` (zero-copy); `Ok(false)`
+    /// means this store cannot, as for [`read_into_shared`](Self::read_into_shared).
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn write_from_shared(&mut self, offset: u64, src: &[ShmRange<'_>]) -> io::Result<bool> {
+        let _ = (offset, src);
+        Ok(false)
+    }
 
     /// Make every completed write durable (`fdatasync`).
     ///
@@ -167,6 +188,16 @@ impl Image {
         }
         self.direct.as_ref().filter(|_| aligned)
     }
+
+    /// [`direct_for`](Self::direct_for) for a list of shared ranges.
+    fn direct_for_ranges(&mut self, offset: u64, ranges: &[ShmRange<'_>]) -> Option<&File> {
+        let aligned = offset.is_multiple_of(DIRECT_ALIGN as u64)
+            && ranges.iter().all(|r| r.is_aligned(DIRECT_ALIGN));
+        if self.direct.is_some() && !aligned {
+            self.fallbacks += 1;
+        }
+        self.direct.as_ref().filter(|_| aligned)
+    }
 }
 
 fn is_einval(e: &io::Error) -> bool {
@@ -200,6 +231,26 @@ impl Storage for Image {
             }
         }
         self.file.write_all_at(buf, offset)
+    }
+
+    fn read_into_shared(&mut self, offset: u64, dst: &[ShmRange<'_>]) -> io::Result<bool> {
+        if let Some(d) = self.direct_for_ranges(offset, dst) {
+            match read_file_into(d, offset, dst) {
+                Err(e) if is_einval(&e) => self.fallbacks += 1,
+                r => return r.map(|()| true),
+            }
+        }
+        read_file_into(&self.file, offset, dst).map(|()| true)
+    }
+
+    fn write_from_shared(&mut self, offset: u64, src: &[ShmRange<'_>]) -> io::Result<bool> {
+        if let Some(d) = self.direct_for_ranges(offset, src) {
+            match write_file_from(d, offset, src) {
+                Err(e) if is_einval(&e) => self.fallbacks += 1,
+                r => return r.map(|()| true),
+            }
+        }
+        write_file_from(&self.file, offset, src).map(|()| true)
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -352,6 +403,9 @@ pub struct BackStats {
     pub bytes_written: u64,
     /// `sync` calls.
     pub syncs: u64,
+    /// Reads and writes done straight between the store and the granted pages (no copy
+    /// through the back end's buffer).
+    pub zero_copy: u64,
 }
 
 /// Why a request was refused.
@@ -583,6 +637,31 @@ impl<B: Backend, S: Storage> core::fmt::Debug for Blkback<B, S> {
 }
 
 /// Map `gref` (from the cache, or for this request only) and run `f` on its page.
+/// Put `gref`'s page in the persistent-grant cache if it is not there and there is room;
+/// returns whether it is there now.
+fn cache_page<B: Backend>(
+    backend: &B,
+    cache: &mut GrantCache<B>,
+    stats: &mut BackStats,
+    peer: unistack_vchan::DomId,
+    gref: GrantRef,
+) -> Result<bool, Reject> {
+    if cache.maps.contains_key(&gref) {
+        return Ok(true);
+    }
+    if cache.maps.len() >= cache.limit {
+        return Ok(false);
+    }
+    let m = backend.map(peer, &[gref]).map_err(|_| Reject::Error)?;
+    stats.maps += 1;
+    if m.shm().len() < PAGE_SIZE {
+        return Err(Reject::Error);
+    }
+    cache.maps.insert(gref, m);
+    stats.persistent = cache.maps.len();
+    Ok(true)
+}
+
 fn with_page<B: Backend, R>(
     backend: &B,
     cache: &mut GrantCache<B>,
@@ -916,6 +995,36 @@ impl<B: Backend, S: Storage> Blkback<B, S> {
             storage,
             ..
         } = self;
+        // Zero-copy when every page is (or can be put) in the persistent-grant cache and
+        // the store can do vectored I/O on shared pages; otherwise through `buf`.
+        let mut cached = true;
+        for s in segs.iter() {
+            cached = cached && cache_page(backend, grants, stats, peer, s.gref)?;
+        }
+        if cached {
+            let mut ranges = Vec::with_capacity(segs.len());
+            for s in segs.iter() {
+                let start = usize::from(s.first_sect) * WIRE_SECTOR as usize;
+                let n = (usize::from(s.last_sect - s.first_sect) + 1) * WIRE_SECTOR as usize;
+                let page = grants.maps.get(&s.gref).ok_or(Reject::Error)?;
+                ranges.push(page.shm().range(start, n).map_err(|_| Reject::Error)?);
+            }
+            let done = if write {
+                storage.write_from_shared(offset, &ranges)
+            } else {
+                storage.read_into_shared(offset, &ranges)
+            }
+            .map_err(|_| Reject::Error)?;
+            if done {
+                if write {
+                    stats.bytes_written += len as u64;
+                } else {
+                    stats.bytes_read += len as u64;
+                }
+                stats.zero_copy += 1;
+                return Ok(());
+            }
+        }
         let buf = buf.get(len).ok_or(Reject::Error)?;
         if write {
             let mut at = 0;

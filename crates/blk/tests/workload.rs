@@ -129,6 +129,12 @@ fn run_workload(acts: &[Action], sector: u32, back: BackConfig, front: FrontConf
     drop(disk);
     let (stats, _) = rig.join();
     assert_eq!(stats.errors, 0);
+    // An image store reads and writes the granted pages directly whenever they fit in the
+    // persistent-grant cache (every request, with the default limit).
+    if back.max_persistent_grants >= BackConfig::default().max_persistent_grants {
+        let moved = stats.bytes_read + stats.bytes_written;
+        assert!(moved == 0 || stats.zero_copy > 0, "{stats:?}");
+    }
     let model_file = dir.path().join("model.img");
     std::fs::write(&model_file, model.as_bytes()).unwrap();
     cmp(&img, &model_file);

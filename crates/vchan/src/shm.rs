@@ -365,6 +365,168 @@ impl unistack_cstruct::ByteSource for Shm {
     }
 }
 
+/// `len` bytes at `offset` of a [`Shm`], checked: the unit of vectored file I/O straight
+/// into or out of shared pages ([`read_file_into`], [`write_file_from`]), as a real back end
+/// has its disk DMA into the pages a front end granted instead of copying through a buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct ShmRange<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _shm: core::marker::PhantomData<&'a Shm>,
+}
+
+impl Shm {
+    /// The range `offset .. offset + len` of this region.
+    ///
+    /// # Errors
+    /// [`AccessError`] if it is outside the region.
+    pub fn range(&self, offset: usize, len: usize) -> Result<ShmRange<'_>, AccessError> {
+        Ok(ShmRange {
+            ptr: self.at(offset, len, 1)?,
+            len,
+            _shm: core::marker::PhantomData,
+        })
+    }
+}
+
+impl ShmRange<'_> {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether its address and length are multiples of `align` (what `O_DIRECT` asks of
+    /// every buffer).
+    pub fn is_aligned(&self, align: usize) -> bool {
+        align != 0 && self.ptr.align_offset(align) == 0 && self.len.is_multiple_of(align)
+    }
+}
+
+/// At most this many ranges per `preadv`/`pwritev` call (Linux's `IOV_MAX` is 1024).
+#[cfg(feature = "std")]
+const IOV_BATCH: usize = 64;
+
+/// Fill `dst`, in order, from `file` at `offset` with `preadv` (the kernel writes the shared
+/// pages directly; nothing is copied through a private buffer). Short reads are continued;
+/// end of file before the ranges are full is `UnexpectedEof`.
+///
+/// The pages may be written by the peer meanwhile, as a device's DMA may race with the
+/// guest: the kernel's copy is outside the Rust abstract machine (a system call, like the
+/// `asm!` in [`bulk_copy`]), and this process holds no reference into the region, so a race
+/// can only leave mixed bytes in the peer's own pages.
+///
+/// # Errors
+/// The system call's error (`EINVAL` for an `O_DIRECT` descriptor and unaligned ranges).
+#[cfg(feature = "std")]
+pub fn read_file_into(
+    file: &std::fs::File,
+    offset: u64,
+    dst: &[ShmRange<'_>],
+) -> std::io::Result<()> {
+    vectored(file, offset, dst, true)
+}
+
+/// Write `src`, in order, to `file` at `offset` with `pwritev` (the kernel reads the shared
+/// pages directly). Short writes are continued. As [`read_file_into`] says, a peer writing
+/// its pages meanwhile only changes what lands on the disk.
+///
+/// # Errors
+/// The system call's error; `WriteZero` if the kernel accepts nothing.
+#[cfg(feature = "std")]
+pub fn write_file_from(
+    file: &std::fs::File,
+    offset: u64,
+    src: &[ShmRange<'_>],
+) -> std::io::Result<()> {
+    vectored(file, offset, src, false)
+}
+
+#[cfg(feature = "std")]
+fn vectored(
+    file: &std::fs::File,
+    mut offset: u64,
+    ranges: &[ShmRange<'_>],
+    read: bool,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let empty = libc::iovec {
+        iov_base: core::ptr::null_mut(),
+        iov_len: 0,
+    };
+    // (index of the first range not yet done, bytes of it already done)
+    let (mut i, mut done_in) = (0usize, 0usize);
+    while i < ranges.len() {
+        let mut iov = [empty; IOV_BATCH];
+        let mut n = 0;
+        let mut want = 0usize;
+        for (k, r) in ranges.iter().enumerate().skip(i).take(IOV_BATCH) {
+            let skip = if k == i { done_in } else { 0 };
+            iov[n] = libc::iovec {
+                // SAFETY: `skip <= r.len`, so the pointer stays inside (or one past) the
+                // range that `Shm::range` checked.
+                iov_base: unsafe { r.ptr.add(skip) }.cast(),
+                iov_len: r.len - skip,
+            };
+            want += r.len - skip;
+            n += 1;
+        }
+        if want == 0 {
+            // Only empty ranges left.
+            return Ok(());
+        }
+        let off = libc::off_t::try_from(offset).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+        // SAFETY: every iovec points into a live `Shm` (the `ShmRange` lifetime borrows it)
+        // that is valid for reads and writes of the checked range (`Shm::from_raw_parts`
+        // contract); `n <= IOV_BATCH` entries are initialised. The kernel touches only those
+        // bytes, and no Rust reference into them exists.
+        let got = unsafe {
+            if read {
+                libc::preadv(fd, iov.as_ptr(), n as libc::c_int, off)
+            } else {
+                libc::pwritev(fd, iov.as_ptr(), n as libc::c_int, off)
+            }
+        };
+        let got = match usize::try_from(got) {
+            Ok(0) if read => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(g) => g,
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+        };
+        offset += got as u64;
+        // Advance past what was transferred.
+        let mut left = got;
+        while left > 0 && i < ranges.len() {
+            let rest = ranges[i].len - done_in;
+            if left >= rest {
+                left -= rest;
+                i += 1;
+                done_in = 0;
+            } else {
+                done_in += left;
+                left = 0;
+            }
+        }
+        // Skip empty ranges so the loop ends.
+        while i < ranges.len() && ranges[i].len == done_in {
+            i += 1;
+            done_in = 0;
+        }
+    }
+    Ok(())
+}
+
 /// Zeroed, page-aligned heap memory viewed as a [`Shm`]; freed on drop.
 #[cfg(feature = "alloc")]
 #[derive(Debug)]
@@ -587,6 +749,70 @@ mod tests {
         }
         assert!(s.read(s.len() - 300, &mut [0u8; 301]).is_err());
         assert!(s.write(s.len() - 300, &[0u8; 301]).is_err());
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn vectored_file_io_lands_in_the_ranges_and_nowhere_else() {
+        use std::io::{Seek, SeekFrom, Write};
+        let dir = std::env::temp_dir().join(std::format!("shm-vec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let content: alloc::vec::Vec<u8> = (0..40_000u32).map(|i| (i * 13 + 5) as u8).collect();
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(&content).unwrap();
+        let b = ShmBox::new(4);
+        let s = b.shm();
+        s.fill(0, s.len(), 0xee).unwrap();
+        // Three ranges of different lengths and alignments, plus an empty one.
+        let spec = [
+            (100usize, 3000usize),
+            (4096, 4096),
+            (9000, 0),
+            (12_000, 777),
+        ];
+        let ranges: alloc::vec::Vec<_> =
+            spec.iter().map(|&(o, l)| s.range(o, l).unwrap()).collect();
+        read_file_into(&f, 1234, &ranges).unwrap();
+        let mut all = alloc::vec![0u8; s.len()];
+        s.read(0, &mut all).unwrap();
+        let mut at = 1234;
+        let mut expect = alloc::vec![0xeeu8; s.len()];
+        for &(o, l) in &spec {
+            expect[o..o + l].copy_from_slice(&content[at..at + l]);
+            at += l;
+        }
+        assert_eq!(all, expect);
+        // Back out to another place in the file.
+        write_file_from(&f, 30_000, &ranges).unwrap();
+        let mut back = alloc::vec![0u8; 3000 + 4096 + 777];
+        f.seek(SeekFrom::Start(30_000)).unwrap();
+        std::io::Read::read_exact(&mut f, &mut back).unwrap();
+        assert_eq!(back, &content[1234..1234 + back.len()]);
+        // Past the end of the file: an error, not a hang.
+        let e = read_file_into(&f, 39_000, &ranges).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        // More ranges than one system call takes.
+        let many: alloc::vec::Vec<_> = (0..IOV_BATCH * 2 + 3)
+            .map(|k| s.range(k * 16, 7).unwrap())
+            .collect();
+        read_file_into(&f, 0, &many).unwrap();
+        for k in 0..many.len() {
+            let mut got = [0u8; 7];
+            s.read(k * 16, &mut got).unwrap();
+            assert_eq!(&got[..], &content[k * 7..k * 7 + 7], "range {k}");
+        }
+        assert!(s.range(s.len() - 1, 2).is_err());
+        assert!(s.range(4096, 4096).unwrap().is_aligned(4096));
+        assert!(!s.range(4096, 512).unwrap().is_aligned(4096));
+        assert!(!s.range(100, 4096).unwrap().is_aligned(4096));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
