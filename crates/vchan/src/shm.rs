@@ -753,6 +753,7 @@ mod tests {
 
     #[cfg(feature = "std")]
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot call preadv/pwritev")]
     fn vectored_file_io_lands_in_the_ranges_and_nowhere_else() {
         use std::io::{Seek, SeekFrom, Write};
         let dir = std::env::temp_dir().join(std::format!("shm-vec-{}", std::process::id()));
