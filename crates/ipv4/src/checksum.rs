@@ -89,6 +89,17 @@ fn sum_le(data: &[u8]) -> u64 {
 /// is the high byte of a word padded with zero. The result is `0` only for all-zero data.
 #[inline]
 pub fn data(data: &[u8]) -> u16 {
+    #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "avx2")))]
+    if data.len() >= avx2::MIN_LEN && avx2::available() {
+        return avx2::data(data);
+    }
+    portable(data)
+}
+
+/// [`data`] in portable code: LLVM vectorises it for whatever the build targets (SSE2 on
+/// plain x86-64, AVX2 under `-C target-cpu=x86-64-v3`).
+#[inline(always)]
+fn portable(data: &[u8]) -> u16 {
     if data.len() <= PIECE {
         return fold(sum_le(data)).swap_bytes();
     }
@@ -106,6 +117,61 @@ pub fn data(data: &[u8]) -> u16 {
 #[inline]
 pub const fn fold_words(acc: u64) -> u16 {
     fold(acc)
+}
+
+/// The same code as [`portable`], compiled a second time for AVX2 and chosen at run time
+/// (`std` on x86-64 builds that do not already target AVX2): 32-byte vectors instead of
+/// SSE2's 16 for buffers long enough to gain from them.
+///
+/// This module is the crate's only `unsafe`: calling a `#[target_feature]` function is
+/// unsafe because running AVX2 instructions on a CPU without them is undefined; the one call
+/// is guarded by `is_x86_feature_detected!`, which the standard library caches.
+#[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "avx2")))]
+#[allow(unsafe_code)]
+mod avx2 {
+    /// Below this the SSE2 loop is as fast and the feature check is not worth its load.
+    pub(super) const MIN_LEN: usize = 128;
+
+    #[inline]
+    pub(super) fn available() -> bool {
+        std::is_x86_feature_detected!("avx2")
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn data_avx2(data: &[u8]) -> u16 {
+        super::portable(data)
+    }
+
+    /// # Panics
+    /// Never; but call it only when [`available`] is true (debug builds assert it).
+    #[inline]
+    pub(super) fn data(data: &[u8]) -> u16 {
+        debug_assert!(available());
+        // SAFETY: `data_avx2` only differs from safe code in using AVX2 instructions, and
+        // every caller has checked `available()` (the CPU has AVX2) first.
+        unsafe { data_avx2(data) }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn avx2_and_portable_agree_at_every_length_and_alignment() {
+            if !super::available() {
+                return; // nothing to compare on this CPU; the portable path is tested anyway
+            }
+            let bytes: std::vec::Vec<u8> = (0..5000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect();
+            for start in 0..9 {
+                for len in (0..3000).step_by(7).chain([4991 - start]) {
+                    let d = &bytes[start..start + len];
+                    assert_eq!(super::data(d), super::super::portable(d), "{start}+{len}");
+                }
+            }
+            let ones = std::vec![0xffu8; 4096];
+            assert_eq!(super::data(&ones), super::super::portable(&ones));
+        }
+    }
 }
 
 /// Combine ones' complement sums (of even-length pieces, or as returned by [`data`]).

@@ -61,8 +61,16 @@
 //!   791/815), with a drop-the-datagram policy for overlaps (see [`reassembly`]).
 //!
 //! # Features
-//! - `alloc`, `std` (default): add nothing yet; they enable the same features of
-//!   `unistack-cstruct`. The crate is `#![no_std]` and needs no allocator.
+//! - `alloc`: adds nothing yet; it enables the same feature of `unistack-cstruct`.
+//! - `std` (default): on x86-64, [`checksum::data`] checks once (cached by the standard
+//!   library) whether the CPU has AVX2 and then runs an AVX2 build of the same loop for
+//!   buffers of 128 bytes or more. Without `std` the loop is built for the target's own
+//!   features (`-C target-cpu`). The crate is `#![no_std]` and needs no allocator.
+//!
+//! # Unsafe code
+//! None, except the one call into that AVX2 build (`checksum::avx2`): calling a
+//! `#[target_feature]` function is `unsafe`, and it is made only after the run-time check.
+//! A test compares both builds at every length and alignment.
 //!
 //! # Fuzzing
 //! Built with `cfg(fuzzing)` (as `cargo fuzz` builds), received checksums are never verified
@@ -88,10 +96,13 @@
 //! - UDP-Lite, IPv6, IGMP, routing and forwarding.
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod address;
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod checksum;
 pub mod error;
 pub mod frag;
