@@ -417,8 +417,8 @@ const IOV_BATCH: usize = 64;
 ///
 /// The pages may be written by the peer meanwhile, as a device's DMA may race with the
 /// guest: the kernel's copy is outside the Rust abstract machine (a system call, like the
-/// `asm!` in [`bulk_copy`]), and this process holds no reference into the region, so a race
-/// can only leave mixed bytes in the peer's own pages.
+/// `asm!` behind [`Shm::read`] and [`Shm::write`]), and this process holds no reference into
+/// the region, so a race can only leave mixed bytes in the peer's own pages.
 ///
 /// # Errors
 /// The system call's error (`EINVAL` for an `O_DIRECT` descriptor and unaligned ranges).
