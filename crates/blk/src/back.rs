@@ -180,19 +180,20 @@ impl Image {
     }
 
     fn direct_for(&mut self, offset: u64, ptr: *const u8, len: usize) -> Option<&File> {
-        let aligned = offset.is_multiple_of(DIRECT_ALIGN as u64)
-            && len.is_multiple_of(DIRECT_ALIGN)
-            && ptr.align_offset(DIRECT_ALIGN) == 0;
-        if self.direct.is_some() && !aligned {
-            self.fallbacks += 1;
-        }
-        self.direct.as_ref().filter(|_| aligned)
+        let aligned = len.is_multiple_of(DIRECT_ALIGN) && ptr.align_offset(DIRECT_ALIGN) == 0;
+        self.direct_if(offset, aligned)
     }
 
     /// [`direct_for`](Self::direct_for) for a list of shared ranges.
     fn direct_for_ranges(&mut self, offset: u64, ranges: &[ShmRange<'_>]) -> Option<&File> {
-        let aligned = offset.is_multiple_of(DIRECT_ALIGN as u64)
-            && ranges.iter().all(|r| r.is_aligned(DIRECT_ALIGN));
+        let aligned = ranges.iter().all(|r| r.is_aligned(DIRECT_ALIGN));
+        self.direct_if(offset, aligned)
+    }
+
+    /// The `O_DIRECT` descriptor if `offset` and the buffers (`buffers_aligned`) allow it;
+    /// counts a fallback when they do not.
+    fn direct_if(&mut self, offset: u64, buffers_aligned: bool) -> Option<&File> {
+        let aligned = buffers_aligned && offset.is_multiple_of(DIRECT_ALIGN as u64);
         if self.direct.is_some() && !aligned {
             self.fallbacks += 1;
         }

@@ -61,6 +61,25 @@ struct IpCase {
     options: Vec<u8>,
 }
 
+impl IpCase {
+    fn repr(&self) -> Ipv4Repr<'_> {
+        Ipv4Repr {
+            src_addr: self.src,
+            dst_addr: self.dst,
+            protocol: Protocol::from(self.protocol),
+            payload_len: self.payload_len,
+            ttl: self.ttl,
+            dscp: self.dscp,
+            ecn: Ecn::from(self.ecn),
+            ident: self.ident,
+            dont_frag: self.dont_frag,
+            more_frags: self.more_frags,
+            frag_offset: self.frag_units * 8,
+            options: Ipv4Options::new(&self.options).unwrap(),
+        }
+    }
+}
+
 fn ip_case() -> impl Strategy<Value = IpCase> {
     (
         (addr(), addr(), any::<u8>(), 0usize..1500, any::<u8>()),
@@ -170,21 +189,7 @@ proptest! {
     #[test]
     fn emitted_header_checksum_is_the_reference(case in ip_case(), dscp in any::<u8>(),
                                                 frag in any::<u16>()) {
-        let options = Ipv4Options::new(&case.options).unwrap();
-        let repr = Ipv4Repr {
-            src_addr: case.src,
-            dst_addr: case.dst,
-            protocol: Protocol::from(case.protocol),
-            payload_len: case.payload_len,
-            ttl: case.ttl,
-            dscp,
-            ecn: Ecn::from(case.ecn),
-            ident: case.ident,
-            dont_frag: case.dont_frag,
-            more_frags: case.more_frags,
-            frag_offset: frag & !7,
-            options,
-        };
+        let repr = Ipv4Repr { dscp, frag_offset: frag & !7, ..case.repr() };
         let mut buf = vec![0x5au8; repr.buffer_len()];
         repr.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]), &ChecksumCaps::default());
         prop_assert!(reference_ok(&buf[..repr.header_len()]));
@@ -192,21 +197,7 @@ proptest! {
 
     #[test]
     fn ipv4_repr_round_trips(case in ip_case()) {
-        let options = Ipv4Options::new(&case.options).unwrap();
-        let repr = Ipv4Repr {
-            src_addr: case.src,
-            dst_addr: case.dst,
-            protocol: Protocol::from(case.protocol),
-            payload_len: case.payload_len,
-            ttl: case.ttl,
-            dscp: case.dscp,
-            ecn: Ecn::from(case.ecn),
-            ident: case.ident,
-            dont_frag: case.dont_frag,
-            more_frags: case.more_frags,
-            frag_offset: case.frag_units * 8,
-            options,
-        };
+        let repr = case.repr();
         let mut buf = vec![0xa5u8; repr.buffer_len() + 3]; // + link padding
         repr.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]), &ChecksumCaps::default());
         prop_assert!(reference_ok(&buf[..repr.header_len()]));
