@@ -511,6 +511,8 @@ pub struct Socket<'a> {
     segs_unacked: u32,
     window_update: bool,
     probe_due: bool,
+    /// The sender SWS override timer fired: send the held-back fragment (RFC 9293 3.8.6.2.1).
+    sws_override: bool,
     keepalive_at: At,
     keepalive_sent: u32,
     keepalive_due: bool,
@@ -610,6 +612,7 @@ impl<'a> Socket<'a> {
             segs_unacked: 0,
             window_update: false,
             probe_due: false,
+            sws_override: false,
             keepalive_at: At::NONE,
             keepalive_sent: 0,
             keepalive_due: false,
@@ -783,6 +786,7 @@ impl<'a> Socket<'a> {
         self.segs_unacked = 0;
         self.window_update = false;
         self.probe_due = false;
+        self.sws_override = false;
         self.keepalive_at = At::NONE;
         self.keepalive_sent = 0;
         self.keepalive_due = false;
@@ -1983,6 +1987,20 @@ impl<'a> Socket<'a> {
         let zero_window_probe = self.snd_wnd == 0
             && self.outstanding() <= 1
             && matches!(self.state, State::Established | State::CloseWait);
+        // The sender SWS override: data held back for a small open window, nothing in
+        // flight. Like a window probe, it is not a retransmission and never gives up.
+        let sws_override = self.snd_wnd > 0
+            && self.outstanding() == 0
+            && self.data_end() > self.snd_nxt
+            && self.fin_seq.is_none()
+            && matches!(
+                self.state,
+                State::Established | State::CloseWait | State::FinWait1 | State::Closing
+            );
+        if sws_override {
+            self.sws_override = true;
+            return;
+        }
         if !zero_window_probe {
             if self.retries >= limit {
                 let synchronized = self.state != State::SynSent;
@@ -2188,10 +2206,21 @@ impl<'a> Socket<'a> {
             // point does, so the device does not cut a runt.
             len -= len % mss;
         }
-        if len < mss && len < unsent.min(run) && !fin && !window_probe {
+        if len < mss
+            && len < unsent.min(run)
+            && !fin
+            && !window_probe
+            && len < self.max_snd_wnd / 2
+        {
             // Window- or congestion-limited fragment: wait for a full segment unless it
-            // is at least half the largest window seen (sender SWS avoidance).
-            if len < self.max_snd_wnd / 2 {
+            // is at least half the largest window seen (sender SWS avoidance), or the
+            // override timer fired.
+            if !core::mem::take(&mut self.sws_override) {
+                if self.outstanding() == 0 && self.rto_at.is_none() {
+                    // Nothing in flight, so no ACK will come to open the window: the
+                    // override timer (RFC 9293 3.8.6.2.1), run on the persist timer.
+                    self.arm_rto(now);
+                }
                 return None;
             }
         }

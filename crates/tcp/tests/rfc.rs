@@ -831,6 +831,33 @@ fn zero_window_probes_until_the_window_opens() {
 }
 
 #[test]
+fn a_small_window_held_back_by_sws_avoidance_is_used_after_the_override_timeout() {
+    // RFC 9293 3.8.6.2.1: the sender holds back a segment smaller than both the MSS and half
+    // the largest window seen, but "MUST" not wait forever: with nothing in flight no ACK will
+    // come to open the window, so an override timeout sends what fits.
+    let mut s = Script::established(plain(), seg("S.").win(65535));
+    s.inject(seg(".").seq(1).ack(1).win(100));
+    s.sock.send_slice(&[7; 1000]).unwrap();
+    s.expect_none();
+    let wait = s.until_deadline();
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(1),
+        "override timer {wait:?}"
+    );
+    let o = s.expect(". seq 1 ack 1 len 100");
+    assert_eq!(o.payload, [7; 100]);
+    // Acknowledged with the same small window: held back again, sent again on the timer.
+    s.inject(seg(".").seq(1).ack(101).win(100));
+    s.expect_none();
+    s.until_deadline();
+    s.expect(". seq 101 ack 1 len 100");
+    // The window opens: the rest goes at once, no timer needed.
+    s.inject(seg(".").seq(1).ack(201).win(65535));
+    s.expect("P. seq 201 ack 1 len 800");
+    assert_eq!(s.sock.stats().rto_fired, 0, "an override is not a timeout");
+}
+
+#[test]
 fn keep_alive_probes_then_drops_a_dead_peer() {
     let ka = KeepAlive {
         idle: Duration::from_secs(10),
