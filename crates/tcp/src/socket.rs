@@ -2206,11 +2206,7 @@ impl<'a> Socket<'a> {
             // point does, so the device does not cut a runt.
             len -= len % mss;
         }
-        if len < mss
-            && len < unsent.min(run)
-            && !fin
-            && !window_probe
-            && len < self.max_snd_wnd / 2
+        if len < mss && len < unsent.min(run) && !fin && !window_probe && len < self.max_snd_wnd / 2
         {
             // Window- or congestion-limited fragment: wait for a full segment unless it
             // is at least half the largest window seen (sender SWS avoidance), or the
