@@ -54,8 +54,10 @@
 //!   restoring the window and `max(ssthresh, 3/4 window)` as before it: at once after a
 //!   timeout (which also stops its go-back-N) or outside recovery, when it ends within a
 //!   fast recovery; Nagle, delayed ACKs, keep-alive, zero-window probing,
-//!   sender and receiver silly-window avoidance; closure APIs (`send_with`, `recv_with`) over
-//!   the buffers. [`Stats`] counts RTOs, fast recoveries, probes, RACK losses, lost
+//!   sender and receiver silly-window avoidance (with the sender's override timer); urgent
+//!   data (RFC 9293 3.8.5, RFC 6093: delivered inline, `Socket::urgent_pending` says how much
+//!   to read, `take_urgent_event` reports a new pointer, `send_urgent` marks outgoing data);
+//!   closure APIs (`send_with`, `recv_with`) over the buffers. [`Stats`] counts RTOs, fast recoveries, probes, RACK losses, lost
 //!   retransmissions and D-SACKs.
 //! - RACK's send times live in a bounded table of 16 send ranges per connection (not one
 //!   entry per segment): sends close in time merge, and a full table merges the least
@@ -93,7 +95,7 @@
 //! and fixed-size tables. A fuzz target drives connections with hostile segments.
 //!
 //! # Not supported yet
-//! Urgent data (the pointer is ignored, data is delivered inline), ECN, TCP Fast Open, MPTCP,
+//! ECN, TCP Fast Open, MPTCP,
 //! PRR without SACK (a NewReno connection's window still drops to ssthresh at once), undoing a
 //! TLP-triggered reduction, pacing, path MTU discovery (the stack issue), IPv6.
 #![no_std]

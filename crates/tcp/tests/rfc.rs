@@ -857,6 +857,98 @@ fn a_small_window_held_back_by_sws_avoidance_is_used_after_the_override_timeout(
     assert_eq!(s.sock.stats().rto_fired, 0, "an override is not a timeout");
 }
 
+// ----- urgent data (RFC 9293 3.8.5, RFC 6093: inline, pointer after the last urgent byte) -----
+
+#[test]
+fn urgent_data_is_reported_and_read_inline() {
+    let mut s = Script::established(plain(), seg("S."));
+    assert_eq!(s.sock.urgent_pending(), None);
+    assert!(!s.sock.take_urgent_event());
+    // "abc" then urgent "!": the pointer is 4 (the octet after the '!').
+    s.inject(seg("PU.").seq(1).ack(1).data(b"abc!def").urg(4));
+    assert!(
+        s.sock.take_urgent_event(),
+        "MUST-32: the application hears of it"
+    );
+    assert!(!s.sock.take_urgent_event(), "once");
+    assert_eq!(
+        s.sock.urgent_pending(),
+        Some(4),
+        "MUST-33: how much to read"
+    );
+    let mut two = [0u8; 2];
+    assert_eq!(s.sock.recv_slice(&mut two), Ok(2));
+    assert_eq!(&two, b"ab");
+    assert_eq!(s.sock.urgent_pending(), Some(2));
+    let mut rest = [0u8; 16];
+    assert_eq!(s.sock.recv_slice(&mut rest), Ok(5));
+    assert_eq!(&rest[..5], b"c!def", "urgent bytes stay inline, in order");
+    assert_eq!(s.sock.urgent_pending(), None);
+    // A repeated pointer is no news; one further ahead is, even beyond what has arrived.
+    s.inject(seg("PU.").seq(8).ack(1).data(b"gh").urg(0));
+    assert!(!s.sock.take_urgent_event(), "a zero pointer marks nothing");
+    s.inject(seg("PU.").seq(10).ack(1).data(b"ij").urg(100));
+    assert!(s.sock.take_urgent_event());
+    // Unread "ghij" from seq 8; the mark is 10 + 100 = 110: 102 bytes, most not yet arrived.
+    assert_eq!(s.sock.urgent_pending(), Some(102));
+    s.inject(seg("PU.").seq(12).ack(1).data(b"kl").urg(50));
+    assert!(
+        !s.sock.take_urgent_event(),
+        "a pointer behind the current mark is ignored"
+    );
+    assert_eq!(s.sock.urgent_pending(), Some(102));
+}
+
+#[test]
+fn urgent_pointer_is_ignored_after_the_peer_closed() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.inject(seg("F.").seq(1).ack(1));
+    assert_eq!(s.sock.state(), State::CloseWait);
+    s.inject(seg("PU.").seq(2).ack(1).data(b"x").urg(1));
+    assert!(!s.sock.take_urgent_event());
+    assert_eq!(s.sock.urgent_pending(), None);
+}
+
+#[test]
+fn urgent_mode_marks_every_segment_until_the_mark_is_acknowledged() {
+    let mut s = Script::established(plain(), seg("S."));
+    s.sock.set_nagle(false);
+    s.sock.send_slice(b"hello").unwrap();
+    assert_eq!(s.sock.send_urgent(b"!"), Ok(1));
+    // One segment with both: URG, pointer 6 (after the '!').
+    let o = s.expect("PU. seq 1 ack 1 len 6");
+    assert_eq!(o.urgent, Some(6));
+    assert_eq!(o.payload, b"hello!");
+    // More ordinary data before the mark is acknowledged: still in urgent mode, and the
+    // pointer is relative to each segment (the mark is behind this one: no URG).
+    s.sock.send_slice(b"later").unwrap();
+    let o = s.expect("P. seq 7 ack 1 len 5");
+    assert_eq!(o.urgent, None, "the mark lies before this segment");
+    // A retransmission of the urgent segment carries the pointer again.
+    s.until_deadline();
+    let o = s.out().unwrap();
+    assert_eq!((o.seq, o.urgent), (1, Some(6)), "{o:?}");
+    // Acknowledged: urgent mode ends.
+    s.inject(seg(".").seq(1).ack(12));
+    s.sock.send_slice(b"x").unwrap();
+    let o = s.expect("P. seq 12 ack 1 len 1");
+    assert_eq!(o.urgent, None);
+}
+
+#[test]
+fn urgent_pointer_reaches_the_peer_before_the_data_when_the_window_is_shut() {
+    // The point of urgent data: the peer learns of it even when flow control holds the bytes.
+    let mut s = Script::established(plain(), seg("S.").win(0));
+    s.sock.send_urgent(b"!").unwrap();
+    s.expect_none();
+    // Whatever goes out first — the ACK of the peer's data or the window probe — carries
+    // the pointer to the mark (sequence 2, just after the '!').
+    s.inject(seg("P.").seq(1).ack(1).win(0).data(b"q"));
+    s.until_deadline();
+    let o = s.out().unwrap();
+    assert_eq!(o.seq + u32::from(o.urgent.unwrap()), 2, "{o:?}");
+}
+
 #[test]
 fn keep_alive_probes_then_drops_a_dead_peer() {
     let ka = KeepAlive {

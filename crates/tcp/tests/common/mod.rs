@@ -43,6 +43,8 @@ pub struct Seg {
     pub payload: Vec<u8>,
     /// Absolute sequence numbers instead of relative.
     pub raw: bool,
+    /// The urgent pointer (sets URG).
+    pub urgent: Option<u16>,
 }
 
 pub fn seg(flags: &'static str) -> Seg {
@@ -54,6 +56,7 @@ pub fn seg(flags: &'static str) -> Seg {
         options: OptionsRepr::default(),
         payload: Vec::new(),
         raw: false,
+        urgent: None,
     }
 }
 
@@ -76,6 +79,10 @@ impl Seg {
     }
     pub fn len(self, n: usize) -> Self {
         self.data(&vec![b'x'; n])
+    }
+    pub fn urg(mut self, pointer: u16) -> Self {
+        self.urgent = Some(pointer);
+        self
     }
     pub fn mss(mut self, m: u16) -> Self {
         self.options.max_seg_size = Some(m);
@@ -110,6 +117,7 @@ pub struct Out {
     pub len: usize,
     pub options: OptionsRepr,
     pub payload: Vec<u8>,
+    pub urgent: Option<u16>,
 }
 
 impl Out {
@@ -133,6 +141,9 @@ pub fn flags_of(r: &TcpRepr<'_>) -> String {
     }
     if r.push {
         f.push('P');
+    }
+    if r.urgent.is_some() {
+        f.push('U');
     }
     if r.ack_number.is_some() {
         f.push('.');
@@ -181,6 +192,7 @@ impl Script {
             len: t.repr.payload.len(),
             options: t.repr.options,
             payload: Vec::new(),
+            urgent: t.repr.urgent,
         };
         out.seq = t.repr.seq_number.0.wrapping_sub(iss);
         s.iss = iss;
@@ -278,7 +290,7 @@ impl Script {
             seq_number: SeqNumber(seq),
             ack_number: s.flags.contains('.').then_some(SeqNumber(ack)),
             window_len: s.win,
-            urgent: None,
+            urgent: s.urgent,
             options,
             payload: &s.payload,
         }
@@ -311,6 +323,7 @@ impl Script {
             len: r.payload.len(),
             options: r.options,
             payload: r.payload.to_vec(),
+            urgent: r.urgent,
         })
     }
 
