@@ -19,6 +19,9 @@
 //!    - unistack, queued: every segment of a burst is emitted into its own buffer first, then
 //!      all are delivered (the shape smoltcp's device queue imposes).
 //!    - floor: the copies and checksums alone, no TCP (what any stack pays on this path).
+//!    - Linux's own TCP over loopback, for reference: the sending application in this thread,
+//!      the receiving one in another, the kernel between them on both cores (real time, not
+//!      virtual; no checksums and 64 KiB segments on loopback whatever the row's MTU).
 //! 2. Goodput over `unistack_tcp::sim::Link` (10 ms RTT, 100 Mbit/s, seeded random loss of 0,
 //!    0.1%, 1% and 5% both ways, three seeds each) on the virtual clock: unistack through
 //!    `sim::run_transfer`, smoltcp (no congestion control, and Reno) through its interfaces
@@ -808,6 +811,83 @@ impl<'s> Floor<'s> {
     }
 }
 
+/// Linux's own TCP over loopback, for reference: this thread is the sending application
+/// (`write_all` from the same doubled source), a second thread the receiving one (`read` into a
+/// 256 KiB buffer, the same digest). The kernel does the rest on both cores: no checksums
+/// (loopback marks them unnecessary), 64 KiB segments whatever the row's MTU, buffers autotuned.
+struct LinuxBulk<'s> {
+    tx: std::net::TcpStream,
+    src: &'s [u8],
+    pos: usize,
+    go: std::sync::mpsc::Sender<usize>,
+    done: std::sync::mpsc::Receiver<u64>,
+    bytes: u64,
+}
+
+impl<'s> LinuxBulk<'s> {
+    fn new(src: &'s [u8], verify: bool) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let tx =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (mut rx, _) = listener.accept().expect("accept");
+        tx.set_nodelay(true).expect("nodelay");
+        let (go, go_rx) = std::sync::mpsc::channel::<usize>();
+        let (done_tx, done) = std::sync::mpsc::channel::<u64>();
+        let owned = src.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut reader = Reader {
+                src: &owned,
+                pos: 0,
+                rel: 0,
+                digest: 0,
+                verify,
+            };
+            let mut buf = vec![0u8; BULK_BUFFER];
+            for len in go_rx {
+                reader.rel = 0;
+                reader.digest = 0;
+                let mut left = len;
+                while left > 0 {
+                    let want = left.min(buf.len());
+                    let n = rx.read(&mut buf[..want]).expect("loopback read");
+                    assert!(n > 0, "loopback stream ended");
+                    reader.take(&buf[..n]);
+                    left -= n;
+                }
+                if done_tx.send(reader.digest).is_err() {
+                    return;
+                }
+            }
+        });
+        LinuxBulk {
+            tx,
+            src,
+            pos: 0,
+            go,
+            done,
+            bytes: 0,
+        }
+    }
+
+    fn run(&mut self, len: usize) -> u64 {
+        use std::io::Write;
+        self.go.send(len).expect("receiver gone");
+        let mut left = len;
+        while left > 0 {
+            let o = self.pos % PERIOD;
+            let n = left.min(64 << 10);
+            self.tx
+                .write_all(&self.src[o..o + n])
+                .expect("loopback write");
+            self.pos += n;
+            left -= n;
+        }
+        self.bytes += len as u64;
+        self.done.recv().expect("receiver gone")
+    }
+}
+
 fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
     let mut rng = Rng::new(0x0074_6370_6275_6c6b);
     let one: Vec<u8> = (0..PERIOD).map(|_| rng.next_u64() as u8).collect();
@@ -825,6 +905,7 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
         let mut uni = UniBulk::new(mtu, false, &src, smoke);
         let mut uniq = UniBulk::new(mtu, true, &src, smoke);
         let mut floor = Floor::new(mtu, &src, smoke);
+        let mut linux = LinuxBulk::new(&src, smoke);
         let wall = std::time::Instant::now();
         let out = {
             let mut g = Group::new(&title, call);
@@ -837,6 +918,7 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
             g.add("unistack (one frame buffer)", || uni.run(call));
             g.add("unistack (frames queued)", || uniq.run(call));
             g.add("floor: copies + checksums, no TCP", || floor.run(call));
+            g.add("Linux TCP, loopback, 2 threads", || linux.run(call));
             g.run()
         };
         println!("  ({:.1} s)", wall.elapsed().as_secs_f64());
@@ -855,6 +937,7 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
                 Some(uniq.net.client.stats().retransmits),
             ),
             (floor.bytes, 0, 0, None),
+            (linux.bytes, 0, 0, None),
         ];
         println!(
             "  {:<34} {:>8} {:>10} {:>9} {:>12} {:>7}",
@@ -882,6 +965,10 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
         summary.push((
             format!("bulk MTU {mtu}: floor speed / smoltcp"),
             out[0].median_ns / out[3].median_ns,
+        ));
+        summary.push((
+            format!("bulk MTU {mtu}: unistack speed / Linux loopback"),
+            out[4].median_ns / out[1].median_ns,
         ));
     }
 }
