@@ -11,7 +11,7 @@ use core::time::Duration;
 use hashbrown::HashMap;
 use unistack_ethif::{ArpCache, ArpEvent, ArpRepr, EtherType, EthernetRepr, MacAddress, Resolve};
 use unistack_ipv4::{
-    ChecksumCaps, EchoConfig, Fragmenter, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr, Ipv4Address,
+    ChecksumCaps, EchoConfig, Ecn, Fragmenter, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr, Ipv4Address,
     Ipv4Cidr, Ipv4Options, Ipv4Packet, Ipv4Repr, Protocol, Reassembler, UdpPacket, UdpRepr,
 };
 use unistack_tcp::{
@@ -682,10 +682,12 @@ impl<'a> Core<'a> {
             remote_addr: ip.src_addr,
             remote_port: repr.src_port,
         };
+        // A congestion mark on the IP header, for a connection that negotiated ECN.
+        let ce = ip.ecn == Ecn::Ce;
         if let Some(&i) = self.tcp_map.get(&tuple)
             && let Some(Some(s)) = self.tcp.get_mut(i)
         {
-            let outcome = s.handle_segment(now, ip.src_addr, ip.dst_addr, &repr);
+            let outcome = s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
             self.mark(i);
             if outcome != Outcome::NotMine {
                 return;
@@ -708,7 +710,7 @@ impl<'a> Core<'a> {
                     if sock.accept(now, &hs).is_err() {
                         return;
                     }
-                    sock.handle_segment(now, ip.src_addr, ip.dst_addr, &repr);
+                    sock.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
                     let i = self.insert_tcp(sock);
                     if let Some(Some(entry)) = self.listeners.get_mut(li) {
                         entry.accepted.push_back(TcpHandle(i));
@@ -990,15 +992,18 @@ impl<'a> Core<'a> {
             let emit = |buf: &mut [u8]| {
                 let Ok(rest) = eth.emit(buf) else { return };
                 let (head, body) = rest.split_at_mut(IP_HEADER);
-                ip_header(
+                let mut ip = ip_header(
                     t.src,
                     t.dst,
                     Protocol::Tcp,
                     tcp_len,
                     ttl,
                     ident.wrapping_add(1),
-                )
-                .emit(&mut Ipv4Packet::new_unchecked(head), &caps);
+                );
+                if t.ect {
+                    ip.ecn = Ecn::Ect0;
+                }
+                ip.emit(&mut Ipv4Packet::new_unchecked(head), &caps);
                 // The one copy on the send path: send buffer → device buffer.
                 let _ = t.repr.emit(body, t.src, t.dst, caps.tcp);
             };

@@ -217,7 +217,7 @@ fn linux_listener(ns: &Netns) -> (Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
-fn client_to_linux(ns: &Netns, size: usize, extra: &[&str]) {
+fn client_to_linux(ns: &Netns, size: usize, extra: &[&str]) -> Tapd {
     let (mut server, lines) = linux_listener(ns);
     let bytes = size.to_string();
     let mut args = vec!["--send-to", "192.0.2.1:7000", "--bytes", &bytes];
@@ -241,6 +241,7 @@ fn client_to_linux(ns: &Netns, size: usize, extra: &[&str]) {
     tapd.expect("sent", Duration::from_secs(60));
     let _ = server.kill();
     let _ = server.wait();
+    tapd
 }
 
 /// Runs inside the namespace when the test re-executes itself: a std::net listener that
@@ -324,6 +325,42 @@ fn linux_interop_over_tap_with_offload() {
         assert_eq!(count("tx_errors"), 0, "{stats}");
     }
     client_to_linux(&ns, size, &["--offload"]);
+}
+
+/// ECN with Linux (RFC 3168 negotiation): with `net.ipv4.tcp_ecn = 1` in the namespace Linux
+/// asks for ECN on its connections to us (we accept, and mark our data ECT(0)) and accepts
+/// ours when we ask (`--ecn`); the transfers must still be exact.
+#[test]
+fn linux_interop_over_tap_with_ecn() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let size = 4 * MIB;
+    let ns = Netns::new("ecn");
+    ns.sh("sysctl -qw net.ipv4.tcp_ecn=1");
+    {
+        let tapd = Tapd::start(&ns, &["--source-bytes", &size.to_string()]);
+        transfers(&ns, &tapd, size);
+        assert_eq!(
+            tapd.expect("ecn-sink", Duration::from_secs(10)),
+            "ecn-sink true",
+            "Linux asked for ECN on its connection to us"
+        );
+    }
+    let tapd = client_to_linux(&ns, size, &["--ecn"]);
+    assert_eq!(
+        tapd.expect("ecn-sent", Duration::from_secs(10)),
+        "ecn-sent true",
+        "Linux accepted ours"
+    );
+    drop(tapd); // frees the TAP device for the next run
+    // And without asking, Linux (tcp_ecn = 1 answers too) does not impose it.
+    let tapd = client_to_linux(&ns, size, &[]);
+    assert_eq!(
+        tapd.expect("ecn-sent", Duration::from_secs(10)),
+        "ecn-sent false"
+    );
 }
 
 #[test]

@@ -566,3 +566,124 @@ fn recorded_session_dissects_cleanly_in_tshark() {
     }
     assert!(tcp > 200);
 }
+
+/// Counts of ECN-capable IPv4 frames seen, and a CE mark on every `every`-th (as an AQM
+/// router would mark them).
+#[derive(Default)]
+struct Marks {
+    every: u64,
+    ect: u64,
+    marked: u64,
+}
+
+impl Marks {
+    fn mark(&mut self, frame: &mut [u8]) {
+        if frame.len() < 34 || frame[12..14] != [0x08, 0x00] {
+            return;
+        }
+        let ip = &mut frame[14..];
+        if ip[1] & 3 != 2 {
+            return; // not ECT(0)
+        }
+        self.ect += 1;
+        if !self.ect.is_multiple_of(self.every) {
+            return;
+        }
+        let old = u16::from_be_bytes([ip[0], ip[1]]);
+        ip[1] |= 3;
+        let new = u16::from_be_bytes([ip[0], ip[1]]);
+        let sum = u16::from_be_bytes([ip[10], ip[11]]);
+        let sum = unistack_ipv4::checksum::update(sum, old, new);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        self.marked += 1;
+    }
+}
+
+/// A device whose transmitted frames pass through [`Marks`].
+struct CeMarker<D> {
+    inner: D,
+    marks: Marks,
+}
+
+impl<D: Device> Device for CeMarker<D> {
+    fn caps(&self) -> unistack_stack::DeviceCaps {
+        self.inner.caps()
+    }
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.inner.receive(now, f)
+    }
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let CeMarker { inner, marks } = self;
+        inner.transmit(now, len, |buf| {
+            let r = f(buf);
+            marks.mark(buf);
+            r
+        })
+    }
+}
+
+#[test]
+fn ecn_end_to_end_ce_marks_are_echoed_and_the_sender_backs_off() {
+    // A asks for ECN, B's listener accepts; one in twenty of A's ECT data frames is marked CE
+    // on the way. B must echo, A must reduce (without retransmitting) and still deliver every
+    // byte.
+    let (pa, mut db) = PipeEnd::pair(1500, 1024);
+    let mut da = CeMarker {
+        inner: pa,
+        marks: Marks {
+            every: 20,
+            ..Marks::default()
+        },
+    };
+    let mut a = iface(A_MAC, A_IP);
+    let mut b = iface(B_MAC, B_IP);
+    let mut now = Duration::ZERO;
+    let l = b
+        .tcp_listen(80, 16, vec![sock(256 << 10)], Config::default())
+        .unwrap();
+    let ecn = Socket::new(
+        vec![0u8; 256 << 10],
+        vec![0u8; 256 << 10],
+        Config {
+            ecn: true,
+            ..Config::default()
+        },
+    );
+    let ha = a.tcp_connect(now, ecn, 40_000, (B_IP, 80)).unwrap();
+    let mut hb = None;
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            hb = hb.or_else(|| b.tcp_accept(l));
+            hb.is_some() && a.tcp(ha).unwrap().state() == State::Established
+        }
+    ));
+    let hb = hb.unwrap();
+    assert!(
+        a.tcp(ha).unwrap().ecn() && b.tcp(hb).unwrap().ecn(),
+        "negotiated both ways"
+    );
+    let total = 4 << 20;
+    assert_eq!(
+        transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, total),
+        total
+    );
+    let stats = *a.tcp(ha).unwrap().stats();
+    assert!(da.marks.ect > 100, "A's data left ECT(0): {}", da.marks.ect);
+    assert!(da.marks.marked > 0);
+    assert!(stats.ecn_reductions > 0, "{stats:?}");
+    assert_eq!(
+        stats.retransmits, 0,
+        "congestion was signalled, nothing was lost"
+    );
+}

@@ -64,6 +64,10 @@ pub struct Config {
     pub challenge_ack_limit: u32,
     /// How long FIN-WAIT-2 may last once we have closed (`None`: until the peer closes).
     pub fin_wait2_timeout: Option<Duration>,
+    /// Ask for Explicit Congestion Notification (RFC 3168) on active opens (default off).
+    /// Passive opens accept ECN whenever the SYN asks for it (Linux's default, `tcp_ecn = 2`),
+    /// except through a SYN cookie, which has no room to remember it.
+    pub ecn: bool,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             congestion: Algorithm::NewReno,
             challenge_ack_limit: 10,
             fin_wait2_timeout: Some(Duration::from_secs(60)),
+            ecn: false,
         }
     }
 }
@@ -142,6 +147,7 @@ pub(crate) struct Packed {
     pub(crate) window_scaling: bool,
     pub(crate) sack: bool,
     pub(crate) timestamps: bool,
+    pub(crate) ecn: bool,
     pub(crate) congestion: Algorithm,
 }
 
@@ -167,6 +173,7 @@ impl Packed {
             window_scaling: c.window_scaling,
             sack: c.sack,
             timestamps: c.timestamps,
+            ecn: c.ecn,
             congestion: c.congestion,
         }
     }
@@ -191,6 +198,7 @@ impl Packed {
             congestion: self.congestion,
             challenge_ack_limit: self.challenge_ack_limit,
             fin_wait2_timeout: self.fin_wait2_timeout(),
+            ecn: self.ecn,
         }
     }
 
@@ -264,6 +272,7 @@ mod tests {
             congestion: Algorithm::Cubic,
             challenge_ack_limit: 0,
             fin_wait2_timeout: None,
+            ecn: true,
         };
         assert_eq!(Packed::new(&c).config(), c);
         assert_eq!(core::mem::size_of::<Packed>(), 96);

@@ -57,6 +57,10 @@
 //!   sender and receiver silly-window avoidance (with the sender's override timer); urgent
 //!   data (RFC 9293 3.8.5, RFC 6093: delivered inline, `Socket::urgent_pending` says how much
 //!   to read, `take_urgent_event` reports a new pointer, `send_urgent` marks outgoing data);
+//!   ECN (RFC 3168: asked for with `Config::ecn`, always granted to a peer that asks except
+//!   through a SYN cookie; new data is marked ECT(0) through `Transmit::ect`, CE marks come
+//!   in through `Socket::handle_segment_ecn`, ECE halves the window once per window of data
+//!   and CWR answers);
 //!   closure APIs (`send_with`, `recv_with`) over the buffers. [`Stats`] counts RTOs, fast recoveries, probes, RACK losses, lost
 //!   retransmissions and D-SACKs.
 //! - RACK's send times live in a bounded table of 16 send ranges per connection (not one
@@ -68,7 +72,7 @@
 //!   segments still in flight lost: a cascade of spurious retransmissions with CUBIC's larger
 //!   windows). Times are microseconds of the caller's clock; with a coarse clock RACK degrades
 //!   towards IsLost.
-//! - Size: a [`Socket`] is 1256 bytes on 64-bit targets (a unit test holds the budget): the
+//! - Size: a [`Socket`] is 1272 bytes on 64-bit targets (a unit test holds the budget): the
 //!   `Config` is kept packed (96 bytes, [`Socket::config`] rebuilds it), the RTT estimator
 //!   and the timers count nanoseconds in `u64`s (durations saturate at 584 years) and the
 //!   assembler's ranges hold `u32` offsets.
@@ -95,7 +99,7 @@
 //! and fixed-size tables. A fuzz target drives connections with hostile segments.
 //!
 //! # Not supported yet
-//! ECN, TCP Fast Open, MPTCP,
+//! TCP Fast Open, MPTCP, AccECN,
 //! PRR without SACK (a NewReno connection's window still drops to ssthresh at once), undoing a
 //! TLP-triggered reduction, pacing, path MTU discovery (the stack issue), IPv6.
 #![no_std]

@@ -39,6 +39,8 @@ pub struct HalfOpen {
     peer_shift: Option<u8>,
     sack: bool,
     ts_recent: Option<u32>,
+    /// The SYN asked for ECN (ECE and CWR set, RFC 3168 6.1.1).
+    ecn: bool,
     retries: u32,
     rto_at: Duration,
 }
@@ -198,6 +200,7 @@ impl<'a> Listener<'a> {
                     src: dst,
                     dst: src,
                     repr,
+                    ect: false,
                 }),
                 None => ListenOutcome::Dropped,
             },
@@ -221,6 +224,7 @@ impl<'a> Listener<'a> {
                 None
             },
             sack: self.cfg.sack && o.sack_permitted,
+            ecn: seg.ece && seg.cwr,
             ts_recent: if self.cfg.timestamps {
                 o.timestamp.map(|(v, _)| v)
             } else {
@@ -249,6 +253,8 @@ impl<'a> Listener<'a> {
         if use_cookie {
             let mut h = half;
             h.iss = self.key.cookie(&tuple, seg.seq_number, h.peer_mss, now);
+            // The cookie cannot remember ECN, so the SYN-ACK must not promise it.
+            h.ecn = false;
             self.stats.cookies_sent += 1;
             return ListenOutcome::Reply(self.syn_ack(&h, now, true));
         }
@@ -288,7 +294,8 @@ impl<'a> Listener<'a> {
                 dst_port: h.tuple.remote_port,
                 control: Control::Syn,
                 push: false,
-                ece: false,
+                // An ECN-setup SYN-ACK (RFC 3168 6.1.1): ECE without CWR.
+                ece: h.ecn,
                 cwr: false,
                 ae: false,
                 seq_number: h.iss,
@@ -298,6 +305,7 @@ impl<'a> Listener<'a> {
                 options,
                 payload: &[],
             },
+            ect: false,
         }
     }
 
@@ -311,6 +319,7 @@ impl<'a> Listener<'a> {
             sack: h.sack,
             ts_recent,
             ts_offset: self.key.ts_offset(&h.tuple),
+            ecn: h.ecn,
         }
     }
 
@@ -326,6 +335,7 @@ impl<'a> Listener<'a> {
                 src: tuple.local_addr,
                 dst: tuple.remote_addr,
                 repr,
+                ect: false,
             }),
             None => ListenOutcome::Dropped,
         };
@@ -372,6 +382,7 @@ impl<'a> Listener<'a> {
             peer_shift,
             sack,
             ts_recent,
+            ecn: false,
             retries: 0,
             rto_at: now,
         };

@@ -190,6 +190,9 @@ pub struct Transmit<'a> {
     pub dst: Ipv4Address,
     /// The segment.
     pub repr: TcpRepr<'a>,
+    /// Mark the IP header ECN-capable (ECT(0), RFC 3168): new data on a connection that
+    /// negotiated ECN. Never SYNs, pure ACKs, retransmissions or window probes.
+    pub ect: bool,
 }
 
 /// The outcome of a passive open, from [`Listener`](crate::Listener): everything the
@@ -212,6 +215,8 @@ pub struct Handshake {
     pub ts_recent: Option<u32>,
     /// Our timestamp clock offset.
     pub ts_offset: u32,
+    /// ECN was negotiated (the SYN asked, the SYN-ACK answered; RFC 3168 6.1.1).
+    pub ecn: bool,
 }
 
 /// Counters, for tests, benches and operators.
@@ -247,6 +252,8 @@ pub struct Stats {
     pub lost_retransmits: u64,
     /// D-SACK blocks received (RFC 2883): a retransmission proved spurious.
     pub dsacks_received: u64,
+    /// Window reductions for an ECN echo (RFC 3168).
+    pub ecn_reductions: u64,
     /// D-SACK blocks sent for duplicate data.
     pub dsacks_sent: u64,
     /// Window reductions undone because every retransmission they caused was shown spurious
@@ -522,6 +529,11 @@ pub struct Socket<'a> {
     /// [`URG_RCV`]: `rcv_up` is set; [`URG_SND`]: `snd_up` is set; [`URG_EVENT`]: the peer
     /// set or advanced its pointer since the application last asked.
     urgent: u8,
+    /// ECN (RFC 3168): [`ECN_OK`] negotiated, [`ECN_ECHO`] set ECE on our ACKs (a CE mark
+    /// arrived and no CWR since), [`ECN_CWR`] set CWR on the next new data (we reduced),
+    /// [`ECN_REDUCED`] a reduction for ECE is in force until `ecn_high` is acknowledged.
+    ecn: u8,
+    ecn_high: SeqNumber,
     keepalive_at: At,
     keepalive_sent: u16,
     keepalive_due: bool,
@@ -553,6 +565,11 @@ impl fmt::Debug for Socket<'_> {
 const URG_RCV: u8 = 1;
 const URG_SND: u8 = 2;
 const URG_EVENT: u8 = 4;
+/// `Socket::ecn` bits.
+const ECN_OK: u8 = 1;
+const ECN_ECHO: u8 = 2;
+const ECN_CWR: u8 = 4;
+const ECN_REDUCED: u8 = 8;
 
 fn ms(d: Duration) -> u32 {
     d.as_millis() as u32
@@ -630,6 +647,8 @@ impl<'a> Socket<'a> {
             rcv_up: SeqNumber(0),
             snd_up: SeqNumber(0),
             urgent: 0,
+            ecn: 0,
+            ecn_high: SeqNumber(0),
             keepalive_at: At::NONE,
             keepalive_sent: 0,
             keepalive_due: false,
@@ -769,6 +788,13 @@ impl<'a> Socket<'a> {
         self.cfg.config()
     }
 
+    /// Whether this connection negotiated ECN (RFC 3168): its new data should then leave with
+    /// the IP header's ECT(0) mark ([`Transmit::ect`]) and CE marks on what arrives should be
+    /// passed in ([`handle_segment_ecn`](Self::handle_segment_ecn)).
+    pub fn ecn(&self) -> bool {
+        self.ecn & ECN_OK != 0
+    }
+
     /// Toggle Nagle's algorithm.
     pub fn set_nagle(&mut self, on: bool) {
         self.cfg.nagle = on;
@@ -805,6 +831,7 @@ impl<'a> Socket<'a> {
         self.probe_due = false;
         self.sws_override = false;
         self.urgent = 0;
+        self.ecn = 0;
         self.keepalive_at = At::NONE;
         self.keepalive_sent = 0;
         self.keepalive_due = false;
@@ -896,6 +923,9 @@ impl<'a> Socket<'a> {
             offset: hs.ts_offset,
         });
         self.set_send_mss(hs.peer_mss);
+        if hs.ecn {
+            self.ecn = ECN_OK;
+        }
         self.state = State::SynReceived;
         self.rto_at = At::some(now + self.rtt.rto());
         Ok(())
@@ -1229,6 +1259,20 @@ impl<'a> Socket<'a> {
         dst: Ipv4Address,
         seg: &TcpRepr<'_>,
     ) -> Outcome {
+        self.handle_segment_ecn(now, src, dst, seg, false)
+    }
+
+    /// [`handle_segment`](Self::handle_segment) for a segment whose IP header carried the
+    /// congestion-experienced mark (`ce`, RFC 3168): on a connection that negotiated ECN, our
+    /// ACKs then carry ECE until the peer answers with CWR.
+    pub fn handle_segment_ecn(
+        &mut self,
+        now: Duration,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        seg: &TcpRepr<'_>,
+        ce: bool,
+    ) -> Outcome {
         let t = self.tuple;
         if self.state == State::Closed
             || src != t.remote_addr
@@ -1241,7 +1285,7 @@ impl<'a> Socket<'a> {
         if self.state == State::SynSent {
             return self.handle_syn_sent(now, seg);
         }
-        self.handle_synchronized(now, seg)
+        self.handle_synchronized(now, seg, ce)
     }
 
     fn handle_syn_sent(&mut self, now: Duration, seg: &TcpRepr<'_>) -> Outcome {
@@ -1305,6 +1349,10 @@ impl<'a> Socket<'a> {
                     self.state = State::Established;
                     self.ack_now = true;
                     self.keepalive_reset(now);
+                    // An ECN-setup SYN-ACK answers ours: ECE without CWR (RFC 3168 6.1.1).
+                    if self.cfg.ecn && seg.ece && !seg.cwr {
+                        self.ecn = ECN_OK;
+                    }
                     // Data on a SYN-ACK (rare; allowed) is processed like any other.
                     if !seg.payload.is_empty() {
                         self.process_data(now, seg.seq_number + 1, seg.payload);
@@ -1351,7 +1399,7 @@ impl<'a> Socket<'a> {
         }
     }
 
-    fn handle_synchronized(&mut self, now: Duration, seg: &TcpRepr<'_>) -> Outcome {
+    fn handle_synchronized(&mut self, now: Duration, seg: &TcpRepr<'_>, ce: bool) -> Outcome {
         if self.state == State::SynReceived
             && seg.control == Control::Syn
             && seg.ack_number == Some(self.snd_nxt)
@@ -1364,7 +1412,7 @@ impl<'a> Socket<'a> {
             let mut ack = *seg;
             ack.control = Control::None;
             ack.seq_number = self.rcv_nxt;
-            return self.handle_synchronized(now, &ack);
+            return self.handle_synchronized(now, &ack, false);
         }
         if self.paws_reject(now, seg) {
             return self.drop_segment(seg.control != Control::Rst);
@@ -1443,6 +1491,17 @@ impl<'a> Socket<'a> {
         self.process_ack(now, seg, ack);
         if self.state == State::Closed {
             return Outcome::Accepted;
+        }
+        if self.ecn & ECN_OK != 0 {
+            // RFC 3168 6.1.3: CWR ends our echo; a CE mark (re)starts it, acknowledged at
+            // once so the sender hears of it within a round trip.
+            if seg.cwr {
+                self.ecn &= !ECN_ECHO;
+            }
+            if ce {
+                self.ecn |= ECN_ECHO;
+                self.ack_now = true;
+            }
         }
         // The urgent pointer (RFC 9293 3.10.7.4, sixth): only before the peer's FIN, and only
         // when it moves ahead of what the application has read and of the last one.
@@ -1569,6 +1628,20 @@ impl<'a> Socket<'a> {
             // A duplicate ACK (RFC 5681 2), or new SACK information.
             self.dupacks += 1;
             self.on_dupack(now);
+        }
+        if self.ecn & ECN_OK != 0 {
+            // RFC 3168 6.1.2: ECE is answered like a loss — ssthresh and the window halved —
+            // without a retransmission, at most once per window of data and not during a
+            // loss recovery (which has already reduced); CWR on our next new data says so.
+            if self.ecn & ECN_REDUCED != 0 && self.snd_una >= self.ecn_high {
+                self.ecn &= !ECN_REDUCED;
+            }
+            if seg.ece && self.ecn & ECN_REDUCED == 0 && self.recovery.is_none() {
+                self.cc.on_fast_retransmit(self.pipe());
+                self.ecn |= ECN_REDUCED | ECN_CWR;
+                self.ecn_high = self.snd_nxt;
+                self.stats.ecn_reductions += 1;
+            }
         }
         if self.snd_wnd > 0 {
             self.probe_due = false;
@@ -2186,6 +2259,7 @@ impl<'a> Socket<'a> {
                 src: self.tuple.local_addr,
                 dst: self.tuple.remote_addr,
                 repr,
+                ect: false,
             });
         }
         let Some(plan) = self.plan(now) else {
@@ -2500,6 +2574,17 @@ impl<'a> Socket<'a> {
         }
         let urgent = (self.urgent & URG_SND != 0 && !is_syn && self.snd_up > plan.seq)
             .then(|| u16::try_from(self.snd_up - plan.seq).unwrap_or(u16::MAX));
+        // ECN (RFC 3168 6.1): an active SYN asks with ECE and CWR; ACKs echo CE with ECE;
+        // new data is ECT and the first after a reduction carries CWR. Retransmissions and
+        // window probes (sent into a zero window) are not ECT (6.1.5, 6.1.6).
+        let ecn_syn = is_syn && self.state == State::SynSent && self.cfg.ecn;
+        let ecn_ok = self.ecn & ECN_OK != 0 && !is_syn;
+        let ect = ecn_ok && plan.len > 0 && !plan.rexmit && self.snd_wnd > 0;
+        let cwr = ect && self.ecn & ECN_CWR != 0;
+        if cwr {
+            self.ecn &= !ECN_CWR;
+        }
+        let ece = ecn_syn || (ecn_ok && ack.is_some() && self.ecn & ECN_ECHO != 0);
         let offset = (plan.seq - self.data_base()).max(0) as usize;
         let payload = if plan.len > 0 {
             self.tx.peek(offset, plan.len)
@@ -2517,8 +2602,8 @@ impl<'a> Socket<'a> {
                 Control::None
             },
             push: !payload.is_empty() && plan.seq + plan.len == self.data_end(),
-            ece: false,
-            cwr: false,
+            ece,
+            cwr: cwr || ecn_syn,
             ae: false,
             seq_number: plan.seq,
             ack_number: ack,
@@ -2531,6 +2616,7 @@ impl<'a> Socket<'a> {
             src: self.tuple.local_addr,
             dst: self.tuple.remote_addr,
             repr,
+            ect,
         }
     }
 }
@@ -2597,7 +2683,8 @@ mod size {
     /// (112 instead of 208), eight times as `At` (8 bytes instead of 16 each) and an unread
     /// receive time removed make 1256.
     /// Urgent data's two pointers (8) came out of the retry and probe counters (16-bit now)
-    /// and the unacknowledged-segment count (8-bit).
+    /// and the unacknowledged-segment count (8-bit). ECN (RFC 3168) raised it to 1272: its
+    /// flags and once-per-window mark (8 with padding) and the `ecn_reductions` counter (8).
     /// The rest: scoreboard 136, RACK's send log 200, stats 136 (public `u64` counters),
     /// congestion 80, two rings 80, undo 48, sequence state and the remaining times. Lower the
     /// bound when something shrinks; raise it only with a reason.
@@ -2609,7 +2696,7 @@ mod size {
         assert_eq!(size_of::<Assembler>(), 112);
         assert_eq!(size_of::<At>(), 8);
         assert!(
-            size_of::<Socket<'_>>() <= 1256,
+            size_of::<Socket<'_>>() <= 1272,
             "{}",
             size_of::<Socket<'_>>()
         );

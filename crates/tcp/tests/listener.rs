@@ -247,3 +247,40 @@ fn stray_segments_get_resets_and_other_ports_are_not_ours() {
         ListenOutcome::NotMine
     );
 }
+
+#[test]
+fn ecn_setup_syns_are_answered_from_the_backlog_but_not_with_a_cookie() {
+    // RFC 3168 6.1.1: a SYN with ECE and CWR asks; the SYN-ACK answers with ECE alone.
+    for cookies in [CookieMode::Never, CookieMode::Always] {
+        let mut slots = [None; 2];
+        let mut l = listener(&mut slots, plain());
+        l.set_cookie_mode(cookies);
+        let mut syn = syn_from(1010, 5);
+        syn.ece = true;
+        syn.cwr = true;
+        let ListenOutcome::Reply(sa) = l.handle_segment(T0, REMOTE, LOCAL, &syn) else {
+            panic!()
+        };
+        let with_backlog = cookies == CookieMode::Never;
+        assert_eq!(sa.repr.ece, with_backlog, "{cookies:?}");
+        assert!(!sa.repr.cwr && !sa.ect);
+        let ListenOutcome::Accept(hs) =
+            l.handle_segment(T0, REMOTE, LOCAL, &ack_for(&sa.repr, None))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            hs.ecn, with_backlog,
+            "a cookie cannot remember ECN: {cookies:?}"
+        );
+    }
+    // ECE alone (or CWR alone) is not a request.
+    let mut slots = [None; 2];
+    let mut l = listener(&mut slots, plain());
+    let mut syn = syn_from(1011, 5);
+    syn.ece = true;
+    let ListenOutcome::Reply(sa) = l.handle_segment(T0, REMOTE, LOCAL, &syn) else {
+        panic!()
+    };
+    assert!(!sa.repr.ece);
+}

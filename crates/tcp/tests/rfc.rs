@@ -857,6 +857,107 @@ fn a_small_window_held_back_by_sws_avoidance_is_used_after_the_override_timeout(
     assert_eq!(s.sock.stats().rto_fired, 0, "an override is not a timeout");
 }
 
+// ----- ECN (RFC 3168) -----
+
+fn ecn_established(syn_ack_flags: &'static str) -> Script {
+    let cfg = Config {
+        ecn: true,
+        nagle: false,
+        ..plain()
+    };
+    let (mut s, syn) = Script::connect(cfg);
+    assert_eq!(syn.flags, "SEW", "an ECN-setup SYN: ECE and CWR");
+    assert!(!syn.ect, "SYNs are never ECT");
+    s.inject(seg(syn_ack_flags).seq(0).ack(1).mss(1460));
+    let ack = s.expect(". seq 1 ack 1 len 0");
+    assert!(!ack.ect, "pure ACKs are never ECT");
+    s
+}
+
+#[test]
+fn ecn_is_negotiated_and_only_new_data_is_ect() {
+    let mut s = ecn_established("SE.");
+    assert!(s.sock.ecn());
+    s.sock.send_slice(&[1; 100]).unwrap();
+    let o = s.expect("P. seq 1 ack 1 len 100");
+    assert!(o.ect, "new data is ECT(0)");
+    // Its retransmission is not (6.1.5).
+    s.until_deadline();
+    let o = s.expect("P. seq 1 ack 1 len 100");
+    assert!(!o.ect, "a retransmission is not ECT");
+}
+
+#[test]
+fn ecn_needs_ece_without_cwr_on_the_syn_ack() {
+    for flags in ["S.", "SEW."] {
+        let mut s = ecn_established(flags);
+        assert!(!s.sock.ecn(), "{flags}");
+        s.sock.send_slice(&[1; 10]).unwrap();
+        assert!(!s.expect("P. seq 1 ack 1 len 10").ect);
+        // CE marks and ECE are then meaningless.
+        s.inject(seg("P.").seq(1).ack(11).data(b"x").ce());
+        let o = s.out().unwrap();
+        assert!(!o.flags.contains('E'), "{o:?}");
+    }
+}
+
+#[test]
+fn ce_is_echoed_with_ece_until_the_peer_sends_cwr() {
+    let mut s = ecn_established("SE.");
+    s.inject(seg("P.").seq(1).ack(1).data(b"a").ce());
+    s.expect("E. seq 1 ack 2 len 0");
+    // Unmarked data: still echoing, as the peer has not answered.
+    s.inject(seg("P.").seq(2).ack(1).data(b"b"));
+    s.until_deadline();
+    s.expect("E. seq 1 ack 3 len 0");
+    // CWR ends the echo.
+    s.inject(seg("PW.").seq(3).ack(1).data(b"c"));
+    s.until_deadline();
+    s.expect(". seq 1 ack 4 len 0");
+}
+
+#[test]
+fn ece_halves_the_window_once_per_window_and_the_next_data_says_cwr() {
+    let mut s = ecn_established("SE.");
+    s.sock.send_slice(&[5; 20 * 1460]).unwrap();
+    let first = s.drain();
+    assert_eq!(first.len(), 10, "the initial window");
+    assert!(first.iter().all(|o| o.ect));
+    let before = s.sock.congestion_window();
+    // The first segment acknowledged with ECE: one reduction, by half of the flight.
+    s.inject(seg("E.").seq(1).ack(1 + 1460));
+    assert_eq!(s.sock.stats().ecn_reductions, 1);
+    let after = s.sock.congestion_window();
+    assert!(after < before, "{before} -> {after}");
+    assert_eq!(s.sock.stats().retransmits, 0, "no retransmission for ECN");
+    // More ECE within the same window: no further reduction.
+    s.inject(seg("E.").seq(1).ack(1 + 2 * 1460));
+    s.inject(seg("E.").seq(1).ack(1 + 3 * 1460));
+    assert_eq!(s.sock.stats().ecn_reductions, 1);
+    // The window's remaining data is acknowledged; new data goes out, the first with CWR.
+    s.inject(seg(".").seq(1).ack(1 + 10 * 1460));
+    let next = s.drain();
+    assert!(!next.is_empty());
+    assert!(next[0].flags.contains('W'), "{:?}", next[0]);
+    assert!(next.iter().skip(1).all(|o| !o.flags.contains('W')));
+    // ECE after that window: a second reduction.
+    let top = next.iter().map(|o| o.seq + o.len as u32).max().unwrap();
+    s.inject(seg("E.").seq(1).ack(top));
+    assert_eq!(s.sock.stats().ecn_reductions, 2);
+}
+
+#[test]
+fn a_passive_open_accepts_ecn_when_the_syn_asks() {
+    let syn = seg("SEW").mss(1460);
+    let mut s = Script::accepted(plain(), syn);
+    assert!(s.sock.ecn(), "the SYN asked: a passive open accepts");
+    s.sock.send_slice(b"hi").unwrap();
+    assert!(s.out().unwrap().ect);
+    // Without the request: no ECN.
+    let s = Script::accepted(plain(), seg("S").mss(1460));
+    assert!(!s.sock.ecn());
+}
+
 // ----- urgent data (RFC 9293 3.8.5, RFC 6093: inline, pointer after the last urgent byte) -----
 
 #[test]

@@ -7,11 +7,12 @@
 //! ```
 //! - ICMP echo is answered.
 //! - TCP 9000 (sink): reads everything; when the peer closes prints
-//!   `sink <bytes> <fnv1a-hex>` and closes.
+//!   `sink <bytes> <fnv1a-hex>`, then `ecn-sink <true|false>` (whether the connection
+//!   negotiated ECN, which a peer asking for it gets), and closes.
 //! - TCP 9001 (source): sends `--source-bytes` bytes of the pattern `(i * 2654435761 >> 13) as
 //!   u8`, then closes.
 //! - `--send-to`: connects out and sends `--bytes` bytes of the pattern, then closes and
-//!   prints `sent <bytes>`.
+//!   prints `sent <bytes>` and `ecn-sent <true|false>`; `--ecn` asks the peer for ECN.
 //!
 //! - `--faults drop=PPM,dup=PPM,reorder=PPM,corrupt=PPM`: wrap the device in a
 //!   [`FaultInjector`].
@@ -49,6 +50,7 @@ fn main() {
     let (mut send_to, mut bytes) = (None, 0usize);
     let mut faults = Faults::default();
     let mut offload = false;
+    let mut ecn = false;
     while let Some(a) = args.next() {
         let mut v = || {
             args.next()
@@ -64,6 +66,7 @@ fn main() {
             "--send-to" => send_to = Some(v()),
             "--bytes" => bytes = v().parse().unwrap_or_else(|_| die("bad --bytes")),
             "--offload" => offload = true,
+            "--ecn" => ecn = true,
             "--faults" => {
                 for kv in v().split(',') {
                     let (k, n) = kv
@@ -143,9 +146,17 @@ fn main() {
             .unwrap_or_else(|| die("--send-to wants ADDR:PORT"));
         let a: Ipv4Address = a.parse().unwrap_or_else(|_| die("bad --send-to address"));
         let p: u16 = p.parse().unwrap_or_else(|_| die("bad --send-to port"));
+        let client = Socket::new(
+            vec![0u8; 1 << 20],
+            vec![0u8; 1 << 20],
+            Config {
+                ecn,
+                ..Config::default()
+            },
+        );
         (
             iface
-                .tcp_connect(now(), sock(), 45_000, (a, p))
+                .tcp_connect(now(), client, 45_000, (a, p))
                 .unwrap_or_else(|e| die(&format!("{e}"))),
             0,
         )
@@ -177,6 +188,7 @@ fn main() {
                     Ok(k) => *n += k,
                     Err(RecvError::Finished) => {
                         println!("sink {n} {hash:016x}");
+                        println!("ecn-sink {}", s.ecn());
                         let _ = std::io::stdout().flush();
                         report = true;
                         s.close();
@@ -195,6 +207,7 @@ fn main() {
             let s = iface.tcp_ref(*h).expect("handle");
             if matches!(s.state(), State::TimeWait | State::Closed) {
                 println!("sent {sent}");
+                println!("ecn-sent {}", s.ecn());
                 let _ = std::io::stdout().flush();
                 client = None;
                 report = true;

@@ -45,6 +45,8 @@ pub struct Seg {
     pub raw: bool,
     /// The urgent pointer (sets URG).
     pub urgent: Option<u16>,
+    /// The IP header carried the congestion-experienced mark.
+    pub ce: bool,
 }
 
 pub fn seg(flags: &'static str) -> Seg {
@@ -57,6 +59,7 @@ pub fn seg(flags: &'static str) -> Seg {
         payload: Vec::new(),
         raw: false,
         urgent: None,
+        ce: false,
     }
 }
 
@@ -79,6 +82,10 @@ impl Seg {
     }
     pub fn len(self, n: usize) -> Self {
         self.data(&vec![b'x'; n])
+    }
+    pub fn ce(mut self) -> Self {
+        self.ce = true;
+        self
     }
     pub fn urg(mut self, pointer: u16) -> Self {
         self.urgent = Some(pointer);
@@ -118,6 +125,8 @@ pub struct Out {
     pub options: OptionsRepr,
     pub payload: Vec<u8>,
     pub urgent: Option<u16>,
+    /// The IP header would be marked ECT(0).
+    pub ect: bool,
 }
 
 impl Out {
@@ -144,6 +153,12 @@ pub fn flags_of(r: &TcpRepr<'_>) -> String {
     }
     if r.urgent.is_some() {
         f.push('U');
+    }
+    if r.ece {
+        f.push('E');
+    }
+    if r.cwr {
+        f.push('W');
     }
     if r.ack_number.is_some() {
         f.push('.');
@@ -193,6 +208,7 @@ impl Script {
             options: t.repr.options,
             payload: Vec::new(),
             urgent: t.repr.urgent,
+            ect: t.ect,
         };
         out.seq = t.repr.seq_number.0.wrapping_sub(iss);
         s.iss = iss;
@@ -226,7 +242,8 @@ impl Script {
         let mut backlog = [None; 2];
         let mut l = Listener::new(LOCAL, LPORT, &mut backlog[..], 65536, cfg, key());
         let mut syn = syn;
-        syn.flags = "S";
+        // Keep an ECN-setup request (ECE and CWR) if the test gave one.
+        syn.flags = if syn.flags.contains('E') { "SEW" } else { "S" };
         syn.seq = 0;
         let r = s.repr(&syn);
         let ListenOutcome::Reply(sa) = l.handle_segment(s.now, REMOTE, LOCAL, &r) else {
@@ -284,8 +301,8 @@ impl Script {
             dst_port: LPORT,
             control,
             push: s.flags.contains('P'),
-            ece: false,
-            cwr: false,
+            ece: s.flags.contains('E'),
+            cwr: s.flags.contains('W'),
             ae: false,
             seq_number: SeqNumber(seq),
             ack_number: s.flags.contains('.').then_some(SeqNumber(ack)),
@@ -302,7 +319,8 @@ impl Script {
         let mut buf = vec![0u8; 70_000];
         let n = r.emit(&mut buf, REMOTE, LOCAL, Checksum::Both).unwrap();
         let parsed = TcpRepr::parse_bytes(&buf[..n], REMOTE, LOCAL, Checksum::Both).unwrap();
-        self.sock.handle_segment(self.now, REMOTE, LOCAL, &parsed)
+        self.sock
+            .handle_segment_ecn(self.now, REMOTE, LOCAL, &parsed, s.ce)
     }
 
     /// The next segment the socket sends now, checked through the wire format.
@@ -312,6 +330,7 @@ impl Script {
         let peer_iss = self.peer_iss;
         let t = self.sock.poll_transmit(now)?;
         assert_eq!((t.src, t.dst), (LOCAL, REMOTE));
+        let ect = t.ect;
         let mut buf = vec![0u8; 70_000];
         let n = t.repr.emit(&mut buf, t.src, t.dst, Checksum::Both).unwrap();
         let r = TcpRepr::parse_bytes(&buf[..n], LOCAL, REMOTE, Checksum::Both).unwrap();
@@ -324,6 +343,7 @@ impl Script {
             options: r.options,
             payload: r.payload.to_vec(),
             urgent: r.urgent,
+            ect,
         })
     }
 
