@@ -11,7 +11,7 @@ pub struct KeepAlive {
     pub idle: Duration,
     /// Time between unanswered probes.
     pub interval: Duration,
-    /// Unanswered probes before the connection is dropped (at most 65535 count).
+    /// Unanswered probes before the connection is dropped.
     pub probes: u32,
 }
 
@@ -38,10 +38,9 @@ pub struct Config {
     pub rto_min: Duration,
     /// The RTO ceiling (RFC 6298: at least 60 s).
     pub rto_max: Duration,
-    /// Retransmissions of one segment before the connection is dropped (at most 65535
-    /// count).
+    /// Retransmissions of one segment before the connection is dropped.
     pub max_retransmissions: u32,
-    /// SYN (and SYN-ACK) retransmissions before giving up (at most 65535 count).
+    /// SYN (and SYN-ACK) retransmissions before giving up.
     pub syn_retries: u32,
     /// Maximum segment lifetime; TIME-WAIT lasts twice this.
     pub msl: Duration,

@@ -72,7 +72,7 @@
 //!   segments still in flight lost: a cascade of spurious retransmissions with CUBIC's larger
 //!   windows). Times are microseconds of the caller's clock; with a coarse clock RACK degrades
 //!   towards IsLost.
-//! - Size: a [`Socket`] is 1272 bytes on 64-bit targets (a unit test holds the budget): the
+//! - Size: a [`Socket`] is 1280 bytes on 64-bit targets (a unit test holds the budget): the
 //!   `Config` is kept packed (96 bytes, [`Socket::config`] rebuilds it), the RTT estimator
 //!   and the timers count nanoseconds in `u64`s (durations saturate at 584 years) and the
 //!   assembler's ranges hold `u32` offsets.
