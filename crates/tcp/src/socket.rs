@@ -1498,7 +1498,9 @@ impl<'a> Socket<'a> {
             if seg.cwr {
                 self.ecn &= !ECN_ECHO;
             }
-            if ce {
+            // Only data counts: pure ACKs are never ECT, so a CE mark on one is not a router's
+            // (and must not buy an immediate ACK for every ACK a peer sends).
+            if ce && !seg.payload.is_empty() {
                 self.ecn |= ECN_ECHO;
                 self.ack_now = true;
             }

@@ -914,6 +914,12 @@ fn ce_is_echoed_with_ece_until_the_peer_sends_cwr() {
     s.inject(seg("PW.").seq(3).ack(1).data(b"c"));
     s.until_deadline();
     s.expect(". seq 1 ack 4 len 0");
+    // A CE mark on a pure ACK is not a router's (pure ACKs are never ECT): no echo, no reply.
+    s.inject(seg(".").seq(4).ack(1).ce());
+    s.expect_none();
+    s.inject(seg("P.").seq(4).ack(1).data(b"d"));
+    s.until_deadline();
+    s.expect(". seq 1 ack 5 len 0");
 }
 
 #[test]
