@@ -123,10 +123,23 @@ fn connect<D1: Device, D2: Device>(
     db: &mut D2,
     buf: usize,
 ) -> (TcpHandle, TcpHandle) {
+    connect_with(now, a, da, b, db, sock(buf), buf)
+}
+
+/// [`connect`] with A's socket given (its `Config`).
+fn connect_with<D1: Device, D2: Device>(
+    now: &mut Duration,
+    a: &mut Interface<'static>,
+    da: &mut D1,
+    b: &mut Interface<'static>,
+    db: &mut D2,
+    client: Socket<'static>,
+    buf: usize,
+) -> (TcpHandle, TcpHandle) {
     let l = b
         .tcp_listen(80, 16, vec![sock(buf)], Config::default())
         .unwrap();
-    let ha = a.tcp_connect(*now, sock(buf), 40_000, (B_IP, 80)).unwrap();
+    let ha = a.tcp_connect(*now, client, 40_000, (B_IP, 80)).unwrap();
     let mut hb = None;
     assert!(run(now, a, da, b, db, 10_000, |a, b| {
         hb = hb.or_else(|| b.tcp_accept(l));
@@ -643,32 +656,16 @@ fn ecn_end_to_end_ce_marks_are_echoed_and_the_sender_backs_off() {
     let mut a = iface(A_MAC, A_IP);
     let mut b = iface(B_MAC, B_IP);
     let mut now = Duration::ZERO;
-    let l = b
-        .tcp_listen(80, 16, vec![sock(256 << 10)], Config::default())
-        .unwrap();
+    let buf = 256 << 10;
     let ecn = Socket::new(
-        vec![0u8; 256 << 10],
-        vec![0u8; 256 << 10],
+        vec![0u8; buf],
+        vec![0u8; buf],
         Config {
             ecn: true,
             ..Config::default()
         },
     );
-    let ha = a.tcp_connect(now, ecn, 40_000, (B_IP, 80)).unwrap();
-    let mut hb = None;
-    assert!(run(
-        &mut now,
-        &mut a,
-        &mut da,
-        &mut b,
-        &mut db,
-        10_000,
-        |a, b| {
-            hb = hb.or_else(|| b.tcp_accept(l));
-            hb.is_some() && a.tcp(ha).unwrap().state() == State::Established
-        }
-    ));
-    let hb = hb.unwrap();
+    let (ha, hb) = connect_with(&mut now, &mut a, &mut da, &mut b, &mut db, ecn, buf);
     assert!(
         a.tcp(ha).unwrap().ecn() && b.tcp(hb).unwrap().ecn(),
         "negotiated both ways"
