@@ -75,6 +75,8 @@ pub fn tcp_connection(data: &[u8]) {
             interval: Duration::from_secs(1),
             probes: 2,
         }),
+        // No spare bit in the config byte: ECN is asked for when SACK and Nagle both are.
+        ecn: c & 9 == 9,
         ..Config::default()
     };
     let key = IsnKey::new([c; 16]);
@@ -148,13 +150,13 @@ pub fn tcp_connection(data: &[u8]) {
                         _ => Control::None,
                     },
                     push: false,
-                    ece: false,
-                    cwr: false,
+                    ece: f[9] & 1 != 0,
+                    cwr: f[9] & 2 != 0,
                     ae: false,
                     seq_number: seq,
                     ack_number: (f[7] & 0x80 == 0).then_some(ackn),
                     window_len: u16::from_le_bytes([f[4], f[5]]),
-                    urgent: None,
+                    urgent: (f[9] & 4 != 0).then_some(u16::from_le_bytes([f[10], f[11]])),
                     options: OptionsRepr {
                         sack_blocks: if f[7] & 0x40 != 0 {
                             sack
@@ -171,7 +173,8 @@ pub fn tcp_connection(data: &[u8]) {
                 if !seg.payload.is_empty() {
                     read = usize::MAX;
                 }
-                client.handle_segment(now, b, a, &seg);
+                client.handle_segment_ecn(now, b, a, &seg, f[9] & 8 != 0);
+                let _ = (client.urgent_pending(), client.take_urgent_event());
             }
             2 => {
                 // A raw segment from the input, to the client or the listener.
@@ -198,7 +201,13 @@ pub fn tcp_connection(data: &[u8]) {
                 let data: Vec<u8> = (0..usize::from(n[0]) * 64)
                     .map(|i| pattern(written + i))
                     .collect();
-                if let Ok(q) = server.send_slice(&data) {
+                // Odd counts go as urgent data (still inline, so still checkable).
+                let sent = if n[0] & 1 == 1 {
+                    server.send_urgent(&data)
+                } else {
+                    server.send_slice(&data)
+                };
+                if let Ok(q) = sent {
                     written += q;
                 }
             }
@@ -233,9 +242,12 @@ pub fn tcp_connection(data: &[u8]) {
                             .repr
                             .emit(&mut buf, t.src, t.dst, Checksum::Both)
                             .expect("fits");
+                        let ect = t.ect;
                         let seg = TcpRepr::parse_bytes(&buf[..n], b, a, Checksum::Both)
                             .expect("own segment parses");
-                        client.handle_segment(now, b, a, &seg);
+                        assert!(!ect || !seg.payload.is_empty(), "ECT without data");
+                        // Every seventh step's deliveries arrive CE-marked.
+                        client.handle_segment_ecn(now, b, a, &seg, ect && steps % 7 == 0);
                         moved = true;
                     }
                     if let Some(t) = client.poll_transmit(now) {
@@ -243,9 +255,11 @@ pub fn tcp_connection(data: &[u8]) {
                             .repr
                             .emit(&mut buf, t.src, t.dst, Checksum::Both)
                             .expect("fits");
+                        let ect = t.ect;
                         let seg = TcpRepr::parse_bytes(&buf[..n], a, b, Checksum::Both)
                             .expect("own segment parses");
-                        server.handle_segment(now, a, b, &seg);
+                        assert!(!ect || !seg.payload.is_empty(), "ECT without data");
+                        server.handle_segment_ecn(now, a, b, &seg, ect && steps % 7 == 0);
                         moved = true;
                     }
                     if !moved {
