@@ -360,18 +360,23 @@ impl OptionsRepr {
 }
 
 impl OptionsRepr {
-    /// The shape of every segment of an established connection — timestamps and nothing else,
-    /// or no option at all — written as one fixed 12-byte block (`None` for any other shape).
-    /// Same bytes as the general path (`data_segment_options_are_linux_bytes` pins them, the
-    /// round-trip proptests cover the rest); it exists because the general path's per-option
-    /// branches and cursor cost more than the rest of the header.
+    /// The shape of every segment of an established connection: timestamps and nothing else,
+    /// or no option at all.
+    #[inline(always)]
+    fn is_data_segment_shape(&self) -> bool {
+        self.max_seg_size.is_none()
+            && self.window_scale.is_none()
+            && !self.sack_permitted
+            && self.sack_blocks.is_empty()
+    }
+
+    /// The data-segment shape written as one fixed 12-byte block (`None` for any other
+    /// shape). Same bytes as the general path (`data_segment_options_are_linux_bytes` pins
+    /// them, the round-trip proptests cover the rest); it exists because the general path's
+    /// per-option branches and cursor cost more than the rest of the header.
     #[inline(always)]
     fn emit_data_segment(&self, buf: &mut [u8]) -> Option<Result<usize, Error>> {
-        if self.max_seg_size.is_some()
-            || self.window_scale.is_some()
-            || self.sack_permitted
-            || !self.sack_blocks.is_empty()
-        {
+        if !self.is_data_segment_shape() {
             return None;
         }
         let Some((tsval, tsecr)) = self.timestamp else {
@@ -403,15 +408,10 @@ impl OptionsRepr {
 
 impl OptionsRepr {
     /// The 16-bit-word sum of what [`emit`](Self::emit) writes, from the values (no read of
-    /// the written bytes), for the data-segment shape of `emit_data_segment`; `None` for any
-    /// other shape.
+    /// the written bytes), for the data-segment shape; `None` for any other shape.
     #[inline(always)]
     pub(crate) fn data_segment_word_sum(&self) -> Option<u64> {
-        if self.max_seg_size.is_some()
-            || self.window_scale.is_some()
-            || self.sack_permitted
-            || !self.sack_blocks.is_empty()
-        {
+        if !self.is_data_segment_shape() {
             return None;
         }
         Some(self.timestamp.map_or(0, |(v, e)| {
