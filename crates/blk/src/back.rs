@@ -179,26 +179,37 @@ impl Image {
         self.fallbacks
     }
 
-    fn direct_for(&mut self, offset: u64, ptr: *const u8, len: usize) -> Option<&File> {
-        let aligned = len.is_multiple_of(DIRECT_ALIGN) && ptr.align_offset(DIRECT_ALIGN) == 0;
-        self.direct_if(offset, aligned)
-    }
-
-    /// [`direct_for`](Self::direct_for) for a list of shared ranges.
-    fn direct_for_ranges(&mut self, offset: u64, ranges: &[ShmRange<'_>]) -> Option<&File> {
-        let aligned = ranges.iter().all(|r| r.is_aligned(DIRECT_ALIGN));
-        self.direct_if(offset, aligned)
-    }
-
-    /// The `O_DIRECT` descriptor if `offset` and the buffers (`buffers_aligned`) allow it;
-    /// counts a fallback when they do not.
-    fn direct_if(&mut self, offset: u64, buffers_aligned: bool) -> Option<&File> {
+    /// Run `op` on the `O_DIRECT` descriptor when `offset` and the buffers
+    /// (`buffers_aligned`) allow it, else — or if the filesystem refuses it (`EINVAL`) — on the
+    /// buffered one; each fallback with `O_DIRECT` open is counted.
+    fn io(
+        &mut self,
+        offset: u64,
+        buffers_aligned: bool,
+        mut op: impl FnMut(&File) -> io::Result<()>,
+    ) -> io::Result<()> {
         let aligned = buffers_aligned && offset.is_multiple_of(DIRECT_ALIGN as u64);
-        if self.direct.is_some() && !aligned {
+        if let Some(d) = self.direct.as_ref() {
+            if aligned {
+                match op(d) {
+                    Err(e) if is_einval(&e) => {}
+                    r => return r,
+                }
+            }
             self.fallbacks += 1;
         }
-        self.direct.as_ref().filter(|_| aligned)
+        op(&self.file)
     }
+}
+
+/// Whether a private buffer suits `O_DIRECT`.
+fn buffer_aligned(buf: &[u8]) -> bool {
+    buf.len().is_multiple_of(DIRECT_ALIGN) && buf.as_ptr().align_offset(DIRECT_ALIGN) == 0
+}
+
+/// Whether shared ranges suit `O_DIRECT`.
+fn ranges_aligned(ranges: &[ShmRange<'_>]) -> bool {
+    ranges.iter().all(|r| r.is_aligned(DIRECT_ALIGN))
 }
 
 fn is_einval(e: &io::Error) -> bool {
@@ -215,43 +226,26 @@ impl Storage for Image {
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if let Some(d) = self.direct_for(offset, buf.as_ptr(), buf.len()) {
-            match d.read_exact_at(buf, offset) {
-                Err(e) if is_einval(&e) => self.fallbacks += 1,
-                r => return r,
-            }
-        }
-        self.file.read_exact_at(buf, offset)
+        let aligned = buffer_aligned(buf);
+        self.io(offset, aligned, |f| f.read_exact_at(buf, offset))
     }
 
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
-        if let Some(d) = self.direct_for(offset, buf.as_ptr(), buf.len()) {
-            match d.write_all_at(buf, offset) {
-                Err(e) if is_einval(&e) => self.fallbacks += 1,
-                r => return r,
-            }
-        }
-        self.file.write_all_at(buf, offset)
+        self.io(offset, buffer_aligned(buf), |f| f.write_all_at(buf, offset))
     }
 
     fn read_into_shared(&mut self, offset: u64, dst: &[ShmRange<'_>]) -> io::Result<bool> {
-        if let Some(d) = self.direct_for_ranges(offset, dst) {
-            match read_file_into(d, offset, dst) {
-                Err(e) if is_einval(&e) => self.fallbacks += 1,
-                r => return r.map(|()| true),
-            }
-        }
-        read_file_into(&self.file, offset, dst).map(|()| true)
+        self.io(offset, ranges_aligned(dst), |f| {
+            read_file_into(f, offset, dst)
+        })
+        .map(|()| true)
     }
 
     fn write_from_shared(&mut self, offset: u64, src: &[ShmRange<'_>]) -> io::Result<bool> {
-        if let Some(d) = self.direct_for_ranges(offset, src) {
-            match write_file_from(d, offset, src) {
-                Err(e) if is_einval(&e) => self.fallbacks += 1,
-                r => return r.map(|()| true),
-            }
-        }
-        write_file_from(&self.file, offset, src).map(|()| true)
+        self.io(offset, ranges_aligned(src), |f| {
+            write_file_from(f, offset, src)
+        })
+        .map(|()| true)
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -671,20 +665,24 @@ fn with_page<B: Backend, R>(
     gref: GrantRef,
     f: impl FnOnce(&Shm) -> R,
 ) -> Result<R, Reject> {
-    if let Some(m) = cache.maps.get(&gref) {
+    if cache_page(backend, cache, stats, peer, gref)? {
+        let m = cache.maps.get(&gref).ok_or(Reject::Error)?;
         return Ok(f(m.shm()));
     }
+    // The cache is full: map for this request only.
     let m = backend.map(peer, &[gref]).map_err(|_| Reject::Error)?;
     stats.maps += 1;
     if m.shm().len() < PAGE_SIZE {
         return Err(Reject::Error);
     }
-    let r = f(m.shm());
-    if cache.maps.len() < cache.limit {
-        cache.maps.insert(gref, m);
-        stats.persistent = cache.maps.len();
-    }
-    Ok(r)
+    Ok(f(m.shm()))
+}
+
+/// Where a segment's bytes lie in its page: (offset, length).
+fn seg_bytes(s: &BlkifSegment) -> (usize, usize) {
+    let start = usize::from(s.first_sect) * WIRE_SECTOR as usize;
+    let n = (usize::from(s.last_sect - s.first_sect) + 1) * WIRE_SECTOR as usize;
+    (start, n)
 }
 
 impl<B: Backend, S: Storage> Blkback<B, S> {
@@ -1005,8 +1003,7 @@ impl<B: Backend, S: Storage> Blkback<B, S> {
         if cached {
             let mut ranges = Vec::with_capacity(segs.len());
             for s in segs.iter() {
-                let start = usize::from(s.first_sect) * WIRE_SECTOR as usize;
-                let n = (usize::from(s.last_sect - s.first_sect) + 1) * WIRE_SECTOR as usize;
+                let (start, n) = seg_bytes(s);
                 let page = grants.maps.get(&s.gref).ok_or(Reject::Error)?;
                 ranges.push(page.shm().range(start, n).map_err(|_| Reject::Error)?);
             }
@@ -1030,8 +1027,7 @@ impl<B: Backend, S: Storage> Blkback<B, S> {
         if write {
             let mut at = 0;
             for s in segs.iter() {
-                let start = usize::from(s.first_sect) * WIRE_SECTOR as usize;
-                let n = (usize::from(s.last_sect - s.first_sect) + 1) * WIRE_SECTOR as usize;
+                let (start, n) = seg_bytes(s);
                 let dst = buf.get_mut(at..at + n).ok_or(Reject::Error)?;
                 with_page(backend, grants, stats, peer, s.gref, |shm| {
                     shm.read(start, dst)
@@ -1046,8 +1042,7 @@ impl<B: Backend, S: Storage> Blkback<B, S> {
             stats.bytes_read += len as u64;
             let mut at = 0;
             for s in segs.iter() {
-                let start = usize::from(s.first_sect) * WIRE_SECTOR as usize;
-                let n = (usize::from(s.last_sect - s.first_sect) + 1) * WIRE_SECTOR as usize;
+                let (start, n) = seg_bytes(s);
                 let src = buf.get(at..at + n).ok_or(Reject::Error)?;
                 with_page(backend, grants, stats, peer, s.gref, |shm| {
                     shm.write(start, src)
