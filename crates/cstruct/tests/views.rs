@@ -310,6 +310,35 @@ fn decode_encode_round_trips() {
     assert_eq!(Ipv4Header::from_bytes(&value.to_bytes()), value);
 }
 
+/// Named values below 256 (converted through the generated table) and above it (through the
+/// `match`), with gaps, the table's last slot and a value just past it.
+#[derive(CEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+enum Spread {
+    Zero = 0,
+    Five = 5,
+    Top = 255,
+    Over = 256,
+    Big = 0x8000,
+    Unknown(u16),
+}
+
+#[test]
+fn enum_conversion_is_the_same_below_and_above_the_table() {
+    for raw in 0..=u16::MAX {
+        let want = match raw {
+            0 => Spread::Zero,
+            5 => Spread::Five,
+            255 => Spread::Top,
+            256 => Spread::Over,
+            0x8000 => Spread::Big,
+            other => Spread::Unknown(other),
+        };
+        assert_eq!(Spread::from_raw(raw), want, "{raw}");
+        assert_eq!(want.to_raw(), raw);
+    }
+}
+
 #[test]
 fn enums_keep_unknown_values() {
     for raw in 0..=255u8 {

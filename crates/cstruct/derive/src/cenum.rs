@@ -180,12 +180,46 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             /// Every named code point, in declaration order.
             pub const KNOWN: &'static [#name] = &[#(#name::#idents),*];
 
-            /// Convert a raw value; values without a name are kept in the catch-all variant.
-            #[inline]
-            pub const fn from_raw(raw: #repr) -> Self {
+            /// One past the largest named value below 256: raw values under it are converted
+            /// by a table lookup (small enough to inline where a `match` over many code points
+            /// is not); the others go through the `match`.
+            #[doc(hidden)]
+            const __CENUM_TABLE_LEN: usize = {
+                let mut n = 0u64;
+                #(
+                    if (#name::#consts as u64) < 256 && (#name::#consts as u64) >= n {
+                        n = #name::#consts as u64 + 1;
+                    }
+                )*
+                n as usize
+            };
+
+            #[doc(hidden)]
+            const __CENUM_TABLE: [#name; #name::__CENUM_TABLE_LEN] = {
+                let mut table = [#name::#unknown(0); #name::__CENUM_TABLE_LEN];
+                let mut i = 0;
+                while i < #name::__CENUM_TABLE_LEN {
+                    table[i] = #name::__cenum_match(i as #repr);
+                    i += 1;
+                }
+                table
+            };
+
+            #[doc(hidden)]
+            const fn __cenum_match(raw: #repr) -> Self {
                 match raw {
                     #(#name::#consts => #name::#idents,)*
                     other => #name::#unknown(other),
+                }
+            }
+
+            /// Convert a raw value; values without a name are kept in the catch-all variant.
+            #[inline]
+            pub const fn from_raw(raw: #repr) -> Self {
+                if (raw as u64) < #name::__CENUM_TABLE_LEN as u64 {
+                    #name::__CENUM_TABLE[raw as usize]
+                } else {
+                    #name::__cenum_match(raw)
                 }
             }
 
