@@ -22,6 +22,7 @@ impl<'a> EdnsOptions<'a> {
     ///
     /// # Errors
     /// [`Error::BadOpt`] if an option header or its data runs past the end.
+    #[inline]
     pub fn from_wire(wire: &'a [u8]) -> Result<Self, Error> {
         let mut it = EdnsOptionsIter { rest: wire };
         // Each turn consumes at least four bytes, so this ends.
@@ -118,6 +119,7 @@ pub struct EdnsOptionsIter<'a> {
 }
 
 impl<'a> EdnsOptionsIter<'a> {
+    #[inline]
     fn next_checked(&mut self) -> Result<EdnsOption<'a>, Error> {
         let (head, rest) = self
             .rest
@@ -134,6 +136,7 @@ impl<'a> EdnsOptionsIter<'a> {
 
 impl<'a> Iterator for EdnsOptionsIter<'a> {
     type Item = EdnsOption<'a>;
+    #[inline]
     fn next(&mut self) -> Option<EdnsOption<'a>> {
         if self.rest.is_empty() {
             return None;

@@ -1,13 +1,14 @@
 //! A zero-copy view over a whole DNS message, with lazy iterators over its sections.
 
 use core::fmt;
+use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
 
 use unistack_cstruct::{Endian, Field};
 
 use crate::Error;
 use crate::edns::{Edns, EdnsOptions};
-use crate::name::Name;
+use crate::name::{Memo, Name};
 use crate::rdata::RData;
 use crate::wire::{
     Class, Header, HeaderView, Opcode, OptFixedView, QuestionFixed, Rcode, RecordFixed, RecordType,
@@ -28,6 +29,7 @@ pub enum Section {
 
 impl Section {
     /// The next section in wire order.
+    #[inline]
     pub const fn next(self) -> Option<Section> {
         match self {
             Section::Question => Some(Section::Answer),
@@ -64,44 +66,52 @@ impl<'a> Message<'a> {
     ///
     /// # Errors
     /// [`Error::Truncated`] below 12 bytes.
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         HeaderView::new_checked(bytes)?;
         Ok(Message { bytes })
     }
 
     /// The whole message.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
     /// The header view (every field of RFC 1035 4.1.1).
+    #[inline]
     pub fn header(&self) -> HeaderView<&'a [u8]> {
         // `new` checked the length.
         HeaderView::new_unchecked(self.bytes)
     }
 
     /// The message ID.
+    #[inline]
     pub fn id(&self) -> u16 {
         self.header().id()
     }
 
     /// Whether this is a response (QR).
+    #[inline]
     pub fn is_response(&self) -> bool {
         self.header().qr()
     }
 
     /// The opcode.
+    #[inline]
     pub fn opcode(&self) -> Opcode {
         self.header().opcode()
     }
 
     /// The header's four RCODE bits; see [`extended_rcode`](Self::extended_rcode) for the
     /// 12-bit code.
+    #[inline]
     pub fn rcode(&self) -> Rcode {
         self.header().rcode()
     }
 
     /// The entry count the header gives for `section`.
+    #[inline]
     pub fn count(&self, section: Section) -> u16 {
         let h = self.header();
         match section {
@@ -113,18 +123,21 @@ impl<'a> Message<'a> {
     }
 
     /// The questions.
+    #[inline]
     pub fn questions(&self) -> Questions<'a> {
         Questions {
             msg: self.bytes,
             pos: Header::SIZE,
             remaining: self.count(Section::Question),
             error: None,
+            memo: Memo::empty(),
         }
     }
 
     /// The records of `section` (none for [`Section::Question`]: see
     /// [`questions`](Self::questions)). Earlier sections are skipped over first; an error
     /// there is the iterator's first item.
+    #[inline]
     pub fn section(&self, section: Section) -> Records<'a> {
         match section {
             Section::Question => Records {
@@ -136,6 +149,7 @@ impl<'a> Message<'a> {
                 pending: None,
                 done: true,
                 counts: [0; 3],
+                memo: Memo::empty(),
             },
             s => self.records_from(s, s),
         }
@@ -158,8 +172,9 @@ impl<'a> Message<'a> {
 
     /// Every record of the answer, authority and additional sections, in order, each knowing
     /// its [`Section`]: one pass over the message.
+    #[inline]
     pub fn records(&self) -> Records<'a> {
-        self.records_from(Section::Answer, Section::Additional)
+        self.questions().records()
     }
 
     fn records_from(&self, first: Section, last: Section) -> Records<'a> {
@@ -191,6 +206,7 @@ impl<'a> Message<'a> {
     /// # Errors
     /// Any error of the walk, [`Error::MisplacedOpt`], [`Error::DuplicateOpt`],
     /// [`Error::BadOpt`].
+    #[inline]
     pub fn edns(&self) -> Result<Option<Edns<'a>>, Error> {
         let mut questions = self.questions();
         questions.try_for_each(|q| q.map(|_| ()))?;
@@ -240,8 +256,18 @@ impl<'a> Message<'a> {
 }
 
 /// The answer, authority and additional records of `msg` (a message of at least a header),
-/// starting at `pos`, just after the questions.
-pub(crate) fn records_at(msg: &[u8], pos: usize) -> Records<'_> {
+/// starting at `pos`, just after the questions; `pending` is an error met before them, to be
+/// the iterator's first item.
+///
+/// Built in one literal: the iterator is moved into loops, and a struct whose small fields
+/// were written one by one and is then copied whole costs a store-forwarding stall.
+#[inline]
+pub(crate) fn records_at(
+    msg: &[u8],
+    pos: usize,
+    pending: Option<Error>,
+    memo: Memo,
+) -> Records<'_> {
     let counts =
         HeaderView::new_checked(msg).map_or([0; 3], |h| [h.ancount(), h.nscount(), h.arcount()]);
     Records {
@@ -250,9 +276,10 @@ pub(crate) fn records_at(msg: &[u8], pos: usize) -> Records<'_> {
         section: Section::Answer,
         remaining: counts[0],
         last: Section::Additional,
-        pending: None,
+        pending,
         done: false,
         counts,
+        memo,
     }
 }
 
@@ -260,7 +287,7 @@ pub(crate) fn records_at(msg: &[u8], pos: usize) -> Records<'_> {
 /// (ANCOUNT and NSCOUNT zero, ARCOUNT one), read directly.
 #[cfg(feature = "alloc")]
 pub(crate) fn sole_additional_opt(msg: &[u8], pos: usize) -> Result<Option<Edns<'_>>, Error> {
-    let r = read_record(msg, pos, Section::Additional)?;
+    let r = read_record(msg, pos, Section::Additional, &mut Memo::empty())?;
     if r.rtype() != RecordType::Opt {
         return Ok(None);
     }
@@ -379,10 +406,13 @@ pub struct Questions<'a> {
     remaining: u16,
     /// The error that ended the iteration, if one did.
     error: Option<Error>,
+    /// The last name read without pointers, for the pointers to it that follow.
+    memo: Memo,
 }
 
 impl<'a> Questions<'a> {
     /// The offset just after the last question read.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.pos
     }
@@ -391,10 +421,19 @@ impl<'a> Questions<'a> {
     /// (as [`Message::records`], without walking the questions again): the questions not
     /// read yet are skipped first. An error in the questions, met now or earlier, is the
     /// iterator's first item.
+    #[inline]
     pub fn records(mut self) -> Records<'a> {
-        // As `next` would, without decoding what is skipped.
+        if self.error.is_none() && self.remaining > 0 {
+            self.skip_rest();
+        }
+        records_at(self.msg, self.pos, self.error, self.memo)
+    }
+
+    /// Skip the questions not read yet, as `next` would, without decoding them.
+    #[inline(never)]
+    fn skip_rest(&mut self) {
         while self.error.is_none() && self.remaining > 0 {
-            match skip_question(self.msg, self.pos) {
+            match skip_question(self.msg, self.pos, &mut self.memo) {
                 Ok(end) => {
                     self.pos = end;
                     self.remaining -= 1;
@@ -402,20 +441,18 @@ impl<'a> Questions<'a> {
                 Err(e) => self.error = Some(e),
             }
         }
-        let mut records = records_at(self.msg, self.pos);
-        records.pending = self.error;
-        records
     }
 }
 
 impl<'a> Iterator for Questions<'a> {
     type Item = Result<Question<'a>, Error>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.error.is_some() || self.remaining == 0 {
             return None;
         }
-        let result = read_question(self.msg, self.pos);
+        let result = read_question(self.msg, self.pos, &mut self.memo);
         match result {
             Ok(q) => {
                 self.pos = q.end;
@@ -428,22 +465,24 @@ impl<'a> Iterator for Questions<'a> {
 }
 
 /// Where the question at `pos` ends, with [`read_question`]'s errors.
-fn skip_question(msg: &[u8], pos: usize) -> Result<usize, Error> {
+#[inline]
+fn skip_question(msg: &[u8], pos: usize, memo: &mut Memo) -> Result<usize, Error> {
     if pos >= msg.len() {
         return Err(Error::CountMismatch);
     }
-    let end = crate::name::walk(msg, pos, true)?.end + QuestionFixed::SIZE;
+    let end = crate::name::walk_memo(msg, pos, true, memo)?.end + QuestionFixed::SIZE;
     if msg.len() < end {
         return Err(Error::Truncated);
     }
     Ok(end)
 }
 
-fn read_question(msg: &[u8], pos: usize) -> Result<Question<'_>, Error> {
+#[inline(always)]
+fn read_question<'a>(msg: &'a [u8], pos: usize, memo: &mut Memo) -> Result<Question<'a>, Error> {
     if pos >= msg.len() {
         return Err(Error::CountMismatch);
     }
-    let (name, after) = Name::parse(msg, pos)?;
+    let (name, after) = Name::parse_memo(msg, pos, true, memo)?;
     let end = after + QuestionFixed::SIZE;
     let fixed = msg.get(after..end).ok_or(Error::Truncated)?;
     let fixed = QuestionFixed::read(fixed, Endian::Big);
@@ -468,21 +507,25 @@ pub struct Question<'a> {
 
 impl<'a> Question<'a> {
     /// The name asked about.
+    #[inline]
     pub fn name(&self) -> Name<'a> {
         self.name
     }
 
     /// The type asked for.
+    #[inline]
     pub fn qtype(&self) -> RecordType {
         self.qtype
     }
 
     /// The class asked for.
+    #[inline]
     pub fn qclass(&self) -> Class {
         self.qclass
     }
 
     /// Where the question lies in the message (to copy it verbatim, case included).
+    #[inline]
     pub fn range(&self) -> Range<usize> {
         self.start..self.end
     }
@@ -515,14 +558,18 @@ pub struct Records<'a> {
     pending: Option<Error>,
     done: bool,
     counts: [u16; 3],
+    /// The last name read without pointers, for the pointers to it that follow.
+    memo: Memo,
 }
 
 impl Records<'_> {
     /// The offset just after the last record read.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.pos
     }
 
+    #[inline]
     fn advance_section(&mut self) -> bool {
         let Some(next) = self.section.next() else {
             return false;
@@ -540,6 +587,7 @@ impl Records<'_> {
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, Error>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.pending.take() {
             self.done = true;
@@ -555,7 +603,7 @@ impl<'a> Iterator for Records<'a> {
                 return None;
             }
         }
-        let result = read_record(self.msg, self.pos, self.section);
+        let result = read_record(self.msg, self.pos, self.section, &mut self.memo);
         match result {
             Ok(r) => {
                 self.pos = r.range().end;
@@ -567,11 +615,17 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
-fn read_record(msg: &[u8], pos: usize, section: Section) -> Result<Record<'_>, Error> {
+#[inline(always)]
+fn read_record<'a>(
+    msg: &'a [u8],
+    pos: usize,
+    section: Section,
+    memo: &mut Memo,
+) -> Result<Record<'a>, Error> {
     if pos >= msg.len() {
         return Err(Error::CountMismatch);
     }
-    let (name, after) = Name::parse(msg, pos)?;
+    let (name, after) = Name::parse_memo(msg, pos, true, memo)?;
     let rdata_start = after + RecordFixed::SIZE;
     let fixed = msg.get(after..rdata_start).ok_or(Error::Truncated)?;
     let fixed = RecordFixed::read(fixed, Endian::Big);
@@ -601,31 +655,37 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     /// The owner name.
+    #[inline]
     pub fn name(&self) -> Name<'a> {
         self.name
     }
 
     /// The record type.
+    #[inline]
     pub fn rtype(&self) -> RecordType {
         self.fixed.rtype
     }
 
     /// The class (an OPT record's UDP payload size shows as `Class::Unknown`).
+    #[inline]
     pub fn class(&self) -> Class {
         self.fixed.class
     }
 
     /// The TTL in seconds (an OPT record's holds EDNS fields: see [`edns`](Self::edns)).
+    #[inline]
     pub fn ttl(&self) -> u32 {
         self.fixed.ttl
     }
 
     /// The section the record was found in.
+    #[inline]
     pub fn section(&self) -> Section {
         self.section
     }
 
     /// The RDATA as bytes (compression pointers inside are not resolved).
+    #[inline]
     pub fn rdata_bytes(&self) -> &'a [u8] {
         self.msg.get(self.rdata_range()).unwrap_or_default()
     }
@@ -634,7 +694,31 @@ impl<'a> Record<'a> {
     ///
     /// # Errors
     /// As [`RData::parse`].
+    #[inline]
     pub fn rdata(&self) -> Result<RData<'a>, Error> {
+        // Addresses, the most common RDATA, are read here; the rest in `RData::parse` (out
+        // of line: inlined, its many variants are merged through the stack in pieces and the
+        // address is read back across them, a store-forwarding stall on every record).
+        let start = self.rdata_start;
+        if self.class() == Class::In {
+            match (
+                self.rtype(),
+                self.msg
+                    .get(start..start + usize::from(self.fixed.rdlength)),
+            ) {
+                (RecordType::A, Some(&[a, b, c, d])) => {
+                    return Ok(RData::A(Ipv4Addr::from_bits(u32::from_be_bytes([
+                        a, b, c, d,
+                    ]))));
+                }
+                (RecordType::Aaaa, Some(b)) => {
+                    if let Ok(b) = <[u8; 16]>::try_from(b) {
+                        return Ok(RData::Aaaa(Ipv6Addr::from_bits(u128::from_be_bytes(b))));
+                    }
+                }
+                _ => {}
+            }
+        }
         RData::parse(
             self.msg,
             self.rtype(),
@@ -649,6 +733,7 @@ impl<'a> Record<'a> {
     /// # Errors
     /// [`Error::BadOpt`] if this is not an OPT record, its owner is not the root, or an
     /// option runs past the RDATA.
+    #[inline]
     pub fn edns(&self) -> Result<Edns<'a>, Error> {
         if self.rtype() != RecordType::Opt || !self.name.is_root() {
             return Err(Error::BadOpt);
@@ -669,16 +754,19 @@ impl<'a> Record<'a> {
     }
 
     /// Where the whole record lies in the message.
+    #[inline]
     pub fn range(&self) -> Range<usize> {
         self.start..self.rdata_start + usize::from(self.fixed.rdlength)
     }
 
     /// Where the RDATA lies in the message.
+    #[inline]
     pub fn rdata_range(&self) -> Range<usize> {
         self.rdata_start..self.rdata_start + usize::from(self.fixed.rdlength)
     }
 
     /// Where the four TTL bytes lie (to patch TTLs in place, as a cache does).
+    #[inline]
     pub fn ttl_offset(&self) -> usize {
         self.rdata_start - 6
     }

@@ -36,8 +36,67 @@ pub(crate) struct Walked {
     pub labels: u8,
 }
 
-/// Walk the name at `start` in `msg`, following pointers when `compression` allows them.
-pub(crate) fn walk(msg: &[u8], start: usize, compression: bool) -> Result<Walked, Error> {
+/// What one walk learned about the name at an offset, for a later walk whose pointer lands
+/// there: in a response almost every owner name is a pointer to the question's name, and with
+/// this each of them is one step instead of a second walk over the same labels.
+///
+/// Only names written without pointers are remembered. Such a name is valid wherever a pointer
+/// to it comes from, provided its bytes are inside the buffer being walked (`reach`: a name
+/// inside RDATA is walked over the message cut at the RDATA's end).
+///
+/// One word (offset 16 bits, reach 16, wire length 8, label count 8): it is written and
+/// copied whole, where a struct of small fields written one by one and then copied stalls
+/// store forwarding. Only offsets a pointer can reach (below 16384) are remembered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Memo(u64);
+
+impl Memo {
+    /// No entry.
+    pub(crate) const fn empty() -> Memo {
+        Memo(0xffff)
+    }
+
+    #[inline(always)]
+    fn new(at: usize, reach: usize, wire_len: u8, labels: u8) -> Memo {
+        if at >= 0x4000 {
+            return Memo::empty();
+        }
+        // `reach` is at most `at` + 255.
+        Memo(at as u64 | (reach as u64) << 16 | u64::from(wire_len) << 32 | u64::from(labels) << 40)
+    }
+
+    #[inline(always)]
+    fn at(self) -> usize {
+        (self.0 & 0xffff) as usize
+    }
+
+    #[inline(always)]
+    fn reach(self) -> usize {
+        (self.0 >> 16 & 0xffff) as usize
+    }
+
+    #[inline(always)]
+    fn wire_len(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+
+    #[inline(always)]
+    fn labels(self) -> u8 {
+        (self.0 >> 40) as u8
+    }
+}
+
+/// Walk the name at `start` in `msg`, following pointers when `compression` allows them, using
+/// and refreshing `memo`: a pointer to the memo's offset finishes the walk
+/// at once, unless the sum would be too long (then the walk goes on as without the memo, so
+/// the error is the same one); a name written without pointers becomes the memo's entry.
+#[inline(always)]
+pub(crate) fn walk_memo(
+    msg: &[u8],
+    start: usize,
+    compression: bool,
+    memo: &mut Memo,
+) -> Result<Walked, Error> {
     let mut pos = start;
     let mut seq_start = start;
     let mut end = None;
@@ -56,6 +115,10 @@ pub(crate) fn walk(msg: &[u8], start: usize, compression: bool) -> Result<Walked
                     return Err(Error::NameTooLong);
                 }
                 if l == 0 {
+                    if end.is_none() {
+                        // Written without pointers: remember it.
+                        *memo = Memo::new(start, pos + 1, len as u8, labels);
+                    }
                     return Ok(Walked {
                         end: end.unwrap_or(pos + 1),
                         wire_len: len as u8,
@@ -81,7 +144,17 @@ pub(crate) fn walk(msg: &[u8], start: usize, compression: bool) -> Result<Walked
                 if hops > MAX_POINTER_HOPS {
                     return Err(Error::TooManyPointers);
                 }
-                end.get_or_insert(pos + 2);
+                let after = *end.get_or_insert(pos + 2);
+                if memo.at() == target
+                    && memo.reach() <= msg.len()
+                    && len + usize::from(memo.wire_len()) <= MAX_NAME_LEN
+                {
+                    return Ok(Walked {
+                        end: after,
+                        wire_len: (len + usize::from(memo.wire_len())) as u8,
+                        labels: labels + memo.labels(),
+                    });
+                }
                 pos = target;
                 seq_start = target;
             }
@@ -118,6 +191,7 @@ impl<'a> Name<'a> {
     /// # Errors
     /// [`Error::Truncated`], [`Error::BadLabelType`], [`Error::BadPointer`],
     /// [`Error::TooManyPointers`], [`Error::NameTooLong`].
+    #[inline]
     pub fn parse(msg: &'a [u8], offset: usize) -> Result<(Name<'a>, usize), Error> {
         Self::parse_with(msg, offset, true)
     }
@@ -126,16 +200,29 @@ impl<'a> Name<'a> {
     ///
     /// # Errors
     /// As [`parse`](Self::parse), and [`Error::CompressedName`].
+    #[inline]
     pub fn parse_uncompressed(msg: &'a [u8], offset: usize) -> Result<(Name<'a>, usize), Error> {
         Self::parse_with(msg, offset, false)
     }
 
+    #[inline]
     pub(crate) fn parse_with(
         msg: &'a [u8],
         offset: usize,
         compression: bool,
     ) -> Result<(Name<'a>, usize), Error> {
-        let w = walk(msg, offset, compression)?;
+        Self::parse_memo(msg, offset, compression, &mut Memo::empty())
+    }
+
+    /// As [`parse_with`](Self::parse_with), through `memo` (see [`walk_memo`]).
+    #[inline]
+    pub(crate) fn parse_memo(
+        msg: &'a [u8],
+        offset: usize,
+        compression: bool,
+        memo: &mut Memo,
+    ) -> Result<(Name<'a>, usize), Error> {
+        let w = walk_memo(msg, offset, compression, memo)?;
         let name = Name {
             msg,
             start: offset,
@@ -159,6 +246,7 @@ impl<'a> Name<'a> {
     }
 
     /// The labels, leftmost first, root excluded, each borrowed from the message.
+    #[inline]
     pub fn labels(&self) -> Labels<'a> {
         Labels {
             msg: self.msg,
@@ -168,11 +256,13 @@ impl<'a> Name<'a> {
     }
 
     /// The number of labels, root excluded (`example.com.` has 2).
+    #[inline]
     pub fn label_count(&self) -> usize {
         usize::from(self.labels)
     }
 
     /// The length of the name in uncompressed wire form (1 for the root, at most 255).
+    #[inline]
     pub fn wire_len(&self) -> usize {
         usize::from(self.wire_len)
     }
@@ -189,6 +279,7 @@ impl<'a> Name<'a> {
     }
 
     /// Whether this is the root name.
+    #[inline]
     pub fn is_root(&self) -> bool {
         self.labels == 0
     }
@@ -372,6 +463,7 @@ pub struct Labels<'a> {
 impl<'a> Iterator for Labels<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.remaining == 0 {
             return None;
@@ -393,6 +485,7 @@ impl<'a> Iterator for Labels<'a> {
         None
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         (
             usize::from(self.remaining),
@@ -547,11 +640,13 @@ impl NameBuf {
     }
 
     /// The length in wire form (1 for the root, at most 255).
+    #[inline]
     pub fn wire_len(&self) -> usize {
         usize::from(self.len)
     }
 
     /// The number of labels, root excluded.
+    #[inline]
     pub fn label_count(&self) -> usize {
         usize::from(self.labels)
     }

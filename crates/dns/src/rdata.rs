@@ -27,16 +27,19 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader over `msg[start..start + len]`.
+    #[inline]
     pub(crate) fn new(msg: &'a [u8], start: usize, len: usize) -> Result<Self, Error> {
         let end = start.checked_add(len).ok_or(Error::BadRdLength)?;
         let msg = msg.get(..end).ok_or(Error::BadRdLength)?;
         Ok(Reader { msg, pos: start })
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.msg.len().saturating_sub(self.pos)
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], Error> {
         let end = self.pos.checked_add(n).ok_or(Error::BadRdata)?;
         let b = self.msg.get(self.pos..end).ok_or(Error::BadRdata)?;
@@ -44,12 +47,14 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         let b = self.msg.get(self.pos..).unwrap_or_default();
         self.pos = self.msg.len();
         b
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, Error> {
         let b = *self.msg.get(self.pos).ok_or(Error::BadRdata)?;
         self.pos += 1;
@@ -57,11 +62,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Read a fixed layout (a `Cstruct` or a `CEnum`).
+    #[inline]
     pub(crate) fn fixed<L: Field>(&mut self) -> Result<L, Error> {
         let b = self.bytes(L::SIZE)?;
         Ok(L::read(b, Endian::Big))
     }
 
+    #[inline]
     pub(crate) fn name(&mut self, compression: bool) -> Result<Name<'a>, Error> {
         let (name, end) = Name::parse_with(self.msg, self.pos, compression).map_err(|e| {
             if e == Error::Truncated {
@@ -74,11 +81,13 @@ impl<'a> Reader<'a> {
         Ok(name)
     }
 
+    #[inline]
     pub(crate) fn char_string(&mut self) -> Result<&'a [u8], Error> {
         let len = self.u8()?;
         self.bytes(usize::from(len))
     }
 
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), Error> {
         if self.remaining() != 0 {
             return Err(Error::BadRdata);
@@ -141,6 +150,7 @@ impl<'a> Txt<'a> {
     ///
     /// # Errors
     /// [`Error::BadRdata`] if a string runs past the end.
+    #[inline]
     pub fn from_wire(wire: &'a [u8]) -> Result<Self, Error> {
         let mut r = Reader::new(wire, 0, wire.len())?;
         while r.remaining() > 0 {
@@ -175,6 +185,7 @@ impl<'a> Txt<'a> {
     }
 
     /// The strings, in order.
+    #[inline]
     pub fn strings(&self) -> CharStrings<'a> {
         CharStrings { rest: self.wire }
     }
@@ -193,6 +204,7 @@ pub struct CharStrings<'a> {
 
 impl<'a> Iterator for CharStrings<'a> {
     type Item = &'a [u8];
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         let (&len, tail) = self.rest.split_first()?;
         let (s, rest) = tail.split_at_checked(usize::from(len))?;
@@ -304,6 +316,7 @@ impl<'a> RData<'a, Name<'a>> {
     /// not match the type's format (too short, bytes left over, bad field);
     /// [`Error::CompressedName`] for a pointer where compression is forbidden; a name's own
     /// errors ([`Error::BadPointer`] ...).
+    #[inline(never)]
     pub fn parse(
         msg: &'a [u8],
         rtype: RecordType,
@@ -314,13 +327,15 @@ impl<'a> RData<'a, Name<'a>> {
         let mut r = Reader::new(msg, start, len)?;
         let compress = rtype.rdata_compressible();
         let rdata = match rtype {
+            // Read as one integer: built byte by byte, the address is reassembled through
+            // the stack (a store-forwarding stall on every A record).
             RecordType::A if class == Class::In => {
                 let b: [u8; 4] = r.bytes(4)?.try_into().map_err(|_| Error::BadRdata)?;
-                RData::A(Ipv4Addr::from(b))
+                RData::A(Ipv4Addr::from_bits(u32::from_be_bytes(b)))
             }
             RecordType::Aaaa if class == Class::In => {
                 let b: [u8; 16] = r.bytes(16)?.try_into().map_err(|_| Error::BadRdata)?;
-                RData::Aaaa(Ipv6Addr::from(b))
+                RData::Aaaa(Ipv6Addr::from_bits(u128::from_be_bytes(b)))
             }
             RecordType::Ns => RData::Ns(r.name(compress)?),
             RecordType::Cname => RData::Cname(r.name(compress)?),
@@ -544,6 +559,7 @@ mod tests {
     use super::*;
     use std::string::ToString;
 
+    #[inline]
     fn parse(msg: &[u8], t: RecordType) -> Result<RData<'_>, Error> {
         RData::parse(msg, t, Class::In, 0, msg.len())
     }

@@ -6,9 +6,59 @@ mod common;
 use common::strategies::{any_name, bytes, name, recs, same};
 use proptest::prelude::*;
 use unistack_dns::{
-    BuildError, Class, Edns, EdnsOption, EdnsOptions, Message, MessageBuilder, Name, NameBuf,
-    OptionCode, RData, RecordType, Section, TcpDecoder, tcp,
+    BuildError, Class, Edns, EdnsOption, EdnsOptions, Error, Message, MessageBuilder, Name,
+    NameBuf, OptionCode, RData, RecordType, Section, TcpDecoder, tcp,
 };
+
+/// Every name the question and record iterators give (they remember the last name written
+/// without pointers and finish a pointer to it in one step) is the name a standalone parse at
+/// the same offset gives, and an error met there is the standalone parse's error.
+fn iterators_agree_with_standalone_names(data: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(m) = Message::new(data) else {
+        return Ok(());
+    };
+    let same_name = |a: Name<'_>, b: Name<'_>| {
+        a.wire_len() == b.wire_len()
+            && a.label_count() == b.label_count()
+            && a.labels().eq(b.labels())
+    };
+    let mut questions = m.questions();
+    let mut pos = 12;
+    for q in &mut questions {
+        let standalone = Name::parse(data, pos);
+        match q {
+            Ok(q) => {
+                prop_assert!(same_name(q.name(), standalone.unwrap().0));
+                pos = q.range().end;
+            }
+            Err(e) if pos >= data.len() => prop_assert_eq!(e, Error::CountMismatch),
+            Err(e) => {
+                if let Err(s) = standalone {
+                    prop_assert_eq!(e, s);
+                }
+                return Ok(());
+            }
+        }
+    }
+    for r in questions.records() {
+        let standalone = Name::parse(data, pos);
+        match r {
+            Ok(r) => {
+                prop_assert_eq!(r.range().start, pos);
+                prop_assert!(same_name(r.name(), standalone.unwrap().0));
+                pos = r.range().end;
+            }
+            Err(e) if pos >= data.len() => prop_assert_eq!(e, Error::CountMismatch),
+            Err(e) => {
+                if let Err(s) = standalone {
+                    prop_assert_eq!(e, s);
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
 
 proptest! {
     #[test]
@@ -118,6 +168,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..600)) {
+        iterators_agree_with_standalone_names(&data)?;
         if let Ok(m) = Message::new(&data) {
             let _ = m.check();
             let _ = m.edns();
@@ -163,6 +214,7 @@ proptest! {
             let at = i.index(data.len());
             data[at] = *v;
         }
+        iterators_agree_with_standalone_names(&data)?;
         let Ok(m) = Message::new(&data) else { return Ok(()) };
         let _ = m.to_string();
         if m.check().is_ok() {

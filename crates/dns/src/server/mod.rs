@@ -119,6 +119,7 @@ use self::store::{CutRecView, NO_ENTRY, TemplateRef};
 use self::table::NameTable;
 use crate::edns::Edns;
 use crate::message::{Message, find_opt, records_at, sole_additional_opt};
+use crate::name::Memo;
 use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN, Name};
 use crate::wire::{Class, Header, HeaderView, Opcode, OptFixed, QuestionFixed, Rcode, RecordType};
 use crate::zone::Zone;
@@ -817,7 +818,7 @@ fn parse_fast(query: &[u8]) -> Option<Parsed<'_>> {
             Some(e) => return Some(parsed(&h, query, qend, qtype, qclass, Some(e))),
             None => sole_additional_opt(query, qend).ok()?,
         },
-        _ => find_opt(records_at(query, qend)).ok()?,
+        _ => find_opt(records_at(query, qend, None, Memo::empty())).ok()?,
     };
     if edns.as_ref().is_some_and(|e| e.version > 0) {
         return None;
