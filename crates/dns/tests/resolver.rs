@@ -945,3 +945,144 @@ fn query_options() {
     };
     assert!(a.authenticated);
 }
+
+/// What a server that does not speak EDNS (RFC 1035 only) answers to a query with an OPT
+/// record: FORMERR, no OPT, the question echoed or not.
+fn formerr_without_opt(query: &[u8], echo_question: bool) -> Vec<u8> {
+    let m = Message::new(query).unwrap();
+    let q = m.questions().next().unwrap().unwrap();
+    let mut out = query[..12].to_vec();
+    let mut h = HeaderView::new_unchecked(&mut out[..]);
+    h.set_qr(true);
+    h.set_rcode(Rcode::FormErr);
+    h.set_qdcount(u16::from(echo_question));
+    h.set_ancount(0);
+    h.set_nscount(0);
+    h.set_arcount(0);
+    if echo_question {
+        out.extend_from_slice(&query[q.range()]);
+    }
+    out
+}
+
+fn has_opt(query: &[u8]) -> bool {
+    Message::new(query).unwrap().edns().unwrap().is_some()
+}
+
+#[test]
+fn a_server_without_edns_is_asked_again_without_opt() {
+    for echo_question in [true, false] {
+        let mut n = Net::one_server();
+        assert!(n.r.speaks_edns(addr(S0)));
+        let id = n.start("host.example.com", RecordType::A);
+        let first = n.take().pop().unwrap();
+        assert!(has_opt(&first.bytes));
+        let refusal = formerr_without_opt(&first.bytes, echo_question);
+        n.deliver(&first, &refusal).unwrap();
+        // At once, to the same server, without OPT: no wait for a timeout.
+        let second = n.take().pop().expect("sent again");
+        assert_eq!(
+            (second.server, second.transport),
+            (addr(S0), Transport::Udp)
+        );
+        assert!(!has_opt(&second.bytes));
+        let resp = n.answer(&second).unwrap();
+        n.deliver(&second, &resp).unwrap();
+        let Event::Answer(a) = n.event() else {
+            panic!("no answer")
+        };
+        assert_eq!(a.query, id);
+        assert_eq!(lines(&a.records), ["host.example.com. 60 IN A 192.0.2.80"]);
+        assert_eq!(n.r.stats().edns_fallbacks, 1);
+        assert!(!n.r.speaks_edns(addr(S0)));
+        // The server is remembered: the next lookup goes without OPT from the start.
+        n.start("web.example.com", RecordType::A);
+        let next = n.take().pop().unwrap();
+        assert!(!has_opt(&next.bytes));
+        // And a FORMERR to a query without OPT is the server's error, not another fallback
+        // (without the question it is not known to be about ours, and is ignored).
+        let again = formerr_without_opt(&next.bytes, echo_question);
+        if !echo_question {
+            assert_eq!(n.deliver(&next, &again), Err(Ignored::WrongQuestion));
+            let again = formerr_without_opt(&next.bytes, true);
+            n.deliver(&next, &again).unwrap();
+        } else {
+            n.deliver(&next, &again).unwrap();
+        }
+        let Event::Failure(f) = n.event() else {
+            panic!("answered")
+        };
+        assert_eq!(f.reason, FailureReason::Rcode(Rcode::FormErr));
+        assert_eq!(n.r.stats().edns_fallbacks, 1);
+    }
+}
+
+#[test]
+fn formerr_from_a_server_that_speaks_edns_is_an_error() {
+    // The FORMERR carries an OPT record: the server speaks EDNS and objects to something
+    // else. No fallback; with one server the lookup fails with the code.
+    let mut n = Net::one_server();
+    n.start("host.example.com", RecordType::A);
+    let s = n.take().pop().unwrap();
+    let mut resp = n.answer(&s).unwrap();
+    assert!(has_opt(&resp));
+    HeaderView::new_unchecked(&mut resp[..]).set_rcode(Rcode::FormErr);
+    n.deliver(&s, &resp).unwrap();
+    let Event::Failure(f) = n.event() else {
+        panic!("answered")
+    };
+    assert_eq!(f.reason, FailureReason::Rcode(Rcode::FormErr));
+    assert!(n.take().is_empty());
+    assert!(n.r.speaks_edns(addr(S0)));
+    assert_eq!(n.r.stats().edns_fallbacks, 0);
+
+    // EDNS off: a FORMERR is an error too.
+    let mut config = ResolverConfig::new([addr(S0)]);
+    config.udp_payload_size = None;
+    let mut n = Net::new(config);
+    n.start("host.example.com", RecordType::A);
+    let s = n.take().pop().unwrap();
+    assert!(!has_opt(&s.bytes));
+    let refusal = formerr_without_opt(&s.bytes, true);
+    n.deliver(&s, &refusal).unwrap();
+    assert!(matches!(n.event(), Event::Failure(_)));
+    assert!(!n.r.speaks_edns(addr(S0)));
+}
+
+#[test]
+fn a_forged_formerr_does_not_turn_edns_off() {
+    let mut n = Net::one_server();
+    n.start("host.example.com", RecordType::A);
+    let s = n.take().pop().unwrap();
+    let refusal = formerr_without_opt(&s.bytes, false);
+    // Wrong port, wrong source, wrong ID: all ignored.
+    assert!(
+        n.r.handle_response(n.now, s.server, s.port ^ 1, &refusal)
+            .is_err()
+    );
+    assert!(
+        n.r.handle_response(n.now, addr(S1), s.port, &refusal)
+            .is_err()
+    );
+    let mut wrong_id = refusal.clone();
+    wrong_id[0] ^= 0xff;
+    assert!(
+        n.r.handle_response(n.now, s.server, s.port, &wrong_id)
+            .is_err()
+    );
+    // A question that is not ours.
+    let other =
+        n.r.start(n.now, "other.example.com", RecordType::Aaaa)
+            .unwrap();
+    let o = n.take().pop().unwrap();
+    assert_eq!(o.query, other);
+    let mut mixed = formerr_without_opt(&o.bytes, true);
+    mixed[..2].copy_from_slice(&s.bytes[..2]);
+    assert!(
+        n.r.handle_response(n.now, s.server, s.port, &mixed)
+            .is_err()
+    );
+    assert!(n.r.speaks_edns(addr(S0)));
+    assert_eq!(n.r.stats().edns_fallbacks, 0);
+    assert!(n.take().is_empty(), "nothing sent again");
+}

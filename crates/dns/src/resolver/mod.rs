@@ -96,6 +96,16 @@
 //! codes move on to the next transmission at once while there are servers not yet asked,
 //! and are the lookup's failure ([`FailureReason::Rcode`]) otherwise.
 //!
+//! # EDNS(0)
+//! Queries carry an OPT record advertising [`ResolverConfig::udp_payload_size`]. A server
+//! that answers one with FORMERR or NOTIMP and no OPT record of its own does not speak EDNS
+//! (RFC 6891 section 7): the query goes to it again at once without OPT (the schedule does
+//! not advance), and the resolver remembers the server, so that later queries to it carry
+//! no OPT either ([`Resolver::speaks_edns`], [`ResolverStats::edns_fallbacks`]). Such a
+//! FORMERR is taken without a question section, which RFC 1035 servers may leave out of a
+//! FORMERR; its ID, source and port must still match. A FORMERR to a query without OPT, or
+//! one that carries OPT, is an ordinary error code.
+//!
 //! # Cache
 //! At most [`ResolverConfig::cache_size`] answers, keyed by name and type, each kept for its
 //! TTL: the least TTL of the CNAME chain and the records, capped by
@@ -430,6 +440,8 @@ pub struct ResolverStats {
     pub timeouts: u64,
     /// Responses ignored (see [`Ignored`]).
     pub ignored: u64,
+    /// Queries sent again without OPT because a server did not speak EDNS.
+    pub edns_fallbacks: u64,
 }
 
 /// One transmission of a query.
@@ -441,6 +453,8 @@ struct Sent {
     port: u16,
     /// The question name as sent (its case randomised under 0x20).
     name: NameBuf,
+    /// Whether the query carried an OPT record.
+    edns: bool,
 }
 
 #[derive(Debug)]
@@ -472,6 +486,9 @@ pub struct Resolver<R> {
     events: VecDeque<Event>,
     cache: Cache,
     stats: ResolverStats,
+    /// Servers that answered an OPT record with FORMERR or NOTIMP and no OPT: asked without
+    /// one from then on. Only configured servers get here, so it is bounded by their number.
+    no_edns: Vec<SocketAddr>,
     /// The message handed out by `poll_transmit`: prefix, header, the longest question and
     /// an OPT record fit.
     buf: [u8; TRANSMIT_LEN],
@@ -509,6 +526,8 @@ enum Verdict {
     Fail(FailureReason),
     Truncated,
     ServerError(Rcode),
+    /// FORMERR or NOTIMP without OPT to a query with OPT: the server does not speak EDNS.
+    NoEdns,
 }
 
 impl<R: Random> Resolver<R> {
@@ -523,6 +542,7 @@ impl<R: Random> Resolver<R> {
             events: VecDeque::new(),
             cache,
             stats: ResolverStats::default(),
+            no_edns: Vec::new(),
             buf: [0; TRANSMIT_LEN],
         }
     }
@@ -540,6 +560,12 @@ impl<R: Random> Resolver<R> {
     /// Lookups in progress (not counting unpolled events).
     pub fn in_flight(&self) -> usize {
         self.lookups.len()
+    }
+
+    /// Whether queries to `server` carry an OPT record: false once it answered one with
+    /// FORMERR or NOTIMP and no OPT (see "EDNS(0)" above), or when EDNS is off.
+    pub fn speaks_edns(&self, server: SocketAddr) -> bool {
+        self.config.udp_payload_size.is_some() && !self.no_edns.contains(&server)
     }
 
     /// Answers in the cache, expired ones included until they are evicted.
@@ -650,12 +676,17 @@ impl<R: Random> Resolver<R> {
             }
         };
         lookup.deadline = Some(now.saturating_add(wait));
+        let payload = self
+            .config
+            .udp_payload_size
+            .filter(|_| !self.no_edns.contains(&server));
         lookup.sent.push(Sent {
             server,
             transport,
             msg_id,
             port,
             name,
+            edns: payload.is_some(),
         });
         let (query, qtype) = (lookup.id, lookup.qtype);
         let start = match transport {
@@ -667,7 +698,8 @@ impl<R: Random> Resolver<R> {
             msg_id,
             &name,
             qtype,
-            &self.config,
+            self.config.recursion_desired,
+            payload,
         )?;
         if transport == Transport::Tcp {
             let prefix = crate::tcp::length_prefix(len).ok()?;
@@ -826,6 +858,14 @@ impl<R: Random> Resolver<R> {
                     self.finish(i, Err(FailureReason::Rcode(rcode)), now);
                 }
             }
+            Verdict::NoEdns => {
+                self.stats.edns_fallbacks += 1;
+                if !self.no_edns.contains(&from) {
+                    self.no_edns.push(from);
+                }
+                l.deadline = None;
+                l.next = Some((from, transport));
+            }
             Verdict::Fail(reason) => self.finish(i, Err(reason), now),
             Verdict::Follow { cnames, target } => {
                 l.cnames.extend(cnames);
@@ -979,7 +1019,27 @@ impl<R: Random> Resolver<R> {
                     .map(|s| (i, l, s))
             })
             .ok_or(Ignored::Unmatched)?;
-        if msg.opcode() != Opcode::Query || msg.count(Section::Question) != 1 {
+        if msg.opcode() != Opcode::Query {
+            return Err(Ignored::WrongQuestion);
+        }
+        if sent.edns && matches!(msg.rcode(), Rcode::FormErr | Rcode::NotImp) {
+            // No OPT in a well-formed response: the server does not speak EDNS. A FORMERR
+            // may come without the question; one that has it must have ours.
+            let no_opt = msg.check().is_ok() && matches!(msg.edns(), Ok(None));
+            let question_ok = match msg.questions().next() {
+                None => true,
+                Some(Ok(q)) => {
+                    msg.count(Section::Question) == 1
+                        && q.name() == lookup.current.as_name()
+                        && q.qtype() == lookup.qtype
+                }
+                Some(Err(_)) => false,
+            };
+            if no_opt && question_ok {
+                return Ok((i, Verdict::NoEdns));
+            }
+        }
+        if msg.count(Section::Question) != 1 {
             return Err(Ignored::WrongQuestion);
         }
         let question = match msg.questions().next() {
@@ -1102,13 +1162,14 @@ fn build_query(
     id: u16,
     name: &NameBuf,
     qtype: RecordType,
-    config: &ResolverConfig,
+    recursion_desired: bool,
+    udp_payload_size: Option<u16>,
 ) -> Option<usize> {
     let mut b = MessageBuilder::new(buf).ok()?;
     b.header_mut().set_id(id);
-    b.header_mut().set_rd(config.recursion_desired);
+    b.header_mut().set_rd(recursion_desired);
     b.push_question(name, qtype, Class::In).ok()?;
-    if let Some(size) = config.udp_payload_size {
+    if let Some(size) = udp_payload_size {
         b.set_edns(&Edns::new(size)).ok()?;
     }
     Some(b.finish().len())
