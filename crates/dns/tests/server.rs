@@ -871,3 +871,34 @@ fn every_name_every_type_matches_the_computed_answer() {
     }
     assert!(asked > 50_000, "{asked}");
 }
+
+/// `warm` reads what answering a batch will read and changes nothing: the answers after it
+/// are the same bytes, names in the zones are found (the value it returns sums bytes of
+/// their entries, never zero for a hit), names outside find nothing, and any bytes are safe.
+#[test]
+fn warming_a_batch_finds_the_names_and_changes_no_answer() {
+    let s = plain();
+    let hits: Vec<Vec<u8>> = ["example.com", "WWW.example.com", "mail.example.com"]
+        .iter()
+        .flat_map(|n| {
+            [RecordType::A, RecordType::Mx, RecordType::Txt]
+                .map(|t| query(n, t, Some((1232, false))))
+        })
+        .collect();
+    let before: Vec<_> = hits.iter().map(|q| ask(&s, q)).collect();
+    assert_ne!(s.warm_always(hits.iter().map(|q| &q[..])), 0);
+    let after: Vec<_> = hits.iter().map(|q| ask(&s, q)).collect();
+    assert_eq!(before, after);
+    // Forty queries: more than one internal step of sixteen.
+    let many: Vec<&[u8]> = hits.iter().cycle().take(40).map(|q| &q[..]).collect();
+    assert_ne!(s.warm_always(many), 0);
+    let misses = [
+        query("nothere.example.org", RecordType::A, None),
+        query("example.net", RecordType::A, None),
+    ];
+    assert_eq!(s.warm_always(misses.iter().map(|q| &q[..])), 0);
+    assert_eq!(s.warm_always([&[][..], &[0xff; 3][..], &hits[0][..5]]), 0);
+    assert_eq!(s.warm_always(core::iter::empty()), 0);
+    // A zone this small stays in the caches: `warm` leaves it alone.
+    assert_eq!(s.warm(hits.iter().map(|q| &q[..])), 0);
+}

@@ -45,6 +45,20 @@ impl NameTable {
         None
     }
 
+    /// The table's size in bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        self.slots.len() * core::mem::size_of::<u64>()
+    }
+
+    /// The slot a lookup of `hash` reads first, as a hint: the entry offset it holds if its
+    /// tag matches (the key is not compared), else `None`.
+    #[inline]
+    pub(crate) fn home(&self, hash: u64) -> Option<u64> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let s = *self.slots.get(hash as usize & mask)?;
+        (s != 0 && s & !OFFSET_MASK == tag(hash)).then_some(s & OFFSET_MASK)
+    }
+
     /// Make room for `additional` more entries; `rehash` gives an entry's hash.
     pub(crate) fn reserve(&mut self, additional: usize, rehash: impl Fn(u64) -> u64) {
         let need = self.len + additional;
