@@ -5,6 +5,7 @@
 //! `../data/capture.py` says how they were made.
 #![allow(dead_code)]
 
+pub mod knot;
 pub mod strategies;
 
 /// One captured exchange.
@@ -374,7 +375,12 @@ ns1.example.com.	3600	IN	A	192.0.2.53
 ns2.example.com.	3600	IN	A	192.0.2.54"#,
 };
 
-/// Every fixture.
+/// Every fixture: BIND's, then Knot's ([`knot::KNOT`]).
+pub fn every() -> impl Iterator<Item = &'static Fixture> {
+    ALL.iter().chain(knot::KNOT.iter())
+}
+
+/// Every BIND fixture.
 pub const ALL: [Fixture; 11] = [
     QUERY_A,
     CNAME,
