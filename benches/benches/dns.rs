@@ -65,7 +65,7 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use unistack_benches::{Group, Rng, selected};
 use unistack_dns::server::{Server, ServerConfig, Transport};
 use unistack_dns::{
-    Class, Edns, Message, MessageBuilder, Mx, NameBuf, RData, RecordType, Txt, Zone,
+    Class, Edns, Message, MessageBuilder, Mx, NameBuf, RData, Rcode, RecordType, Section, Txt, Zone,
 };
 
 #[global_allocator]
@@ -1581,7 +1581,59 @@ fn engine(smoke: bool, summary: &mut Vec<(String, f64, &'static str)>) {
             }
             engine_run(&title, &server, &mut dom, &memo, &queries, smoke, summary);
         }
+        misses(names, &server, smoke);
     }
+}
+
+/// Names the zone does not have (NXDOMAIN with the SOA), beside hits of the same zone: no
+/// peer here (the domain path in this bench serves an RRset map and has no negative
+/// answers), so only unistack's own figures, to show what a random-subdomain flood costs.
+fn misses(names: u32, server: &Server, smoke: bool) {
+    let title = format!("engine: {names} names, NXDOMAIN (unistack only)");
+    if !selected(&title) {
+        return;
+    }
+    let n = messages(smoke);
+    let hits = engine_queries(names, n, 0x0065_6e67);
+    let mut rng = Rng::new(0x6e78_646f);
+    let nx: Vec<Vec<u8>> = (0..n)
+        .map(|_| {
+            let host = names + rng.below(1 << 20) as u32;
+            query_bytes(rng.next_u64() as u16, host, RecordType::A)
+        })
+        .collect();
+    let mut out = vec![0u8; 4096];
+    for q in &nx {
+        let len = server
+            .handle(q, Transport::Udp, &mut out)
+            .expect("answered");
+        let m = Message::new(&out[..len]).expect("parses");
+        assert_eq!(m.rcode(), Rcode::NxDomain, "{title}");
+        assert_eq!(m.count(Section::Authority), 1, "{title}: the SOA");
+    }
+    let (mut o1, mut o2, mut o3) = (out.clone(), out.clone(), out);
+    let (o1, o2, o3) = (&mut o1, &mut o2, &mut o3);
+    let run = |queries: &[Vec<u8>], o: &mut Vec<u8>, cached: bool| {
+        queries.iter().fold(0u64, |acc, q| {
+            let r = if cached {
+                server.handle(black_box(q), Transport::Udp, o)
+            } else {
+                server.handle_uncached(black_box(q), Transport::Udp, o)
+            };
+            // The group compares contenders' results: count the answers (the bytes were
+            // checked above), and keep the output alive.
+            black_box(&o);
+            acc + u64::from(r.is_ok_and(|len| len > 0))
+        })
+    };
+    let mut g = Group::new(&title, n);
+    smoke_budget(&mut g, smoke);
+    g.add("unistack Server::handle, hits (reference)", || {
+        run(&hits, o1, true)
+    });
+    g.add("unistack Server::handle, NXDOMAIN", || run(&nx, o2, true));
+    g.add("unistack handle_uncached, NXDOMAIN", || run(&nx, o3, false));
+    g.run();
 }
 
 fn engine_run(
