@@ -129,28 +129,26 @@ fn names_over_255() {
     assert_eq!(results[2].as_ref().unwrap().name().wire_len(), 13 + 3 * 64);
     assert_eq!(results[3].as_ref().unwrap_err(), &Error::NameTooLong);
 
-    // A pointer to the question (a name the records iterator remembers) behind 243 octets of
-    // labels: 243 + 13 = 256, too long whether or not the remembered name is used.
-    let mut body = Q.to_vec();
-    for l in [63u8, 63, 63, 50] {
-        body.push(l);
-        body.extend(core::iter::repeat_n(b'c', usize::from(l)));
-    }
-    body.extend_from_slice(&[0xc0, 12]);
-    body.extend_from_slice(&fixed(1, 4));
-    body.extend_from_slice(&[192, 0, 2, 1]);
-    let m = msg([1, 1, 0, 0], &body);
-    assert_eq!(first_answer_error(&m), Error::NameTooLong);
+    // A pointer to the question (a name the records iterator remembers) behind labels of
+    // these lengths, in one A record.
+    let behind = |lengths: [u8; 4]| {
+        let mut body = Q.to_vec();
+        for l in lengths {
+            body.push(l);
+            body.extend(core::iter::repeat_n(b'c', usize::from(l)));
+        }
+        body.extend_from_slice(&[0xc0, 12]);
+        body.extend_from_slice(&fixed(1, 4));
+        body.extend_from_slice(&[192, 0, 2, 1]);
+        msg([1, 1, 0, 0], &body)
+    };
+    // 243 octets of labels + 13 = 256: too long, whether or not the remembered name is used.
+    assert_eq!(
+        first_answer_error(&behind([63, 63, 63, 50])),
+        Error::NameTooLong
+    );
     // One octet shorter fits exactly: 255.
-    let mut body = Q.to_vec();
-    for l in [63u8, 63, 63, 49] {
-        body.push(l);
-        body.extend(core::iter::repeat_n(b'c', usize::from(l)));
-    }
-    body.extend_from_slice(&[0xc0, 12]);
-    body.extend_from_slice(&fixed(1, 4));
-    body.extend_from_slice(&[192, 0, 2, 1]);
-    let m = msg([1, 1, 0, 0], &body);
+    let m = behind([63, 63, 63, 49]);
     let m = Message::new(&m).unwrap();
     assert_eq!(m.check(), Ok(()));
     let owner = m.answers().next().unwrap().unwrap().name();
