@@ -15,8 +15,9 @@ the Rust constants of ../common/mod.rs. Keys are random: a new capture has other
 and cookies.
 """
 import socket, subprocess, sys, threading, json
-out = {}
-def run(label, args):
+def relay(args):
+    """Run dig with `args` against 127.0.0.1:5301, relaying its query to the server on 5300;
+    return the query and response in hex and dig's output."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 5301)); s.settimeout(5)
     up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); up.settimeout(5)
     res = {}
@@ -30,24 +31,26 @@ def run(label, args):
     d = subprocess.run(["dig", "@127.0.0.1", "-p", "5301", "+tries=1", "+ignore"] + args, capture_output=True, text=True)
     t.join(); s.close(); up.close()
     res["dig"] = d.stdout
-    out[label] = res
-cases = {
- "query_a": ["example.com", "A"],
- "cname": ["www.example.com", "A", "+norec"],
- "signed_mx": ["example.com", "MX", "+dnssec", "+norec"],
- "nxdomain_nsec": ["nope.example.com", "A", "+dnssec", "+norec"],
- "nxdomain_nsec3": ["nope.example.net", "A", "+dnssec", "+norec"],
- "dnskey": ["example.com", "DNSKEY", "+dnssec", "+norec"],
- "any_truncated": ["example.com", "ANY", "+dnssec", "+norec", "+bufsize=512", "+notcp"],
- "srv": ["_sip._udp.example.com", "SRV", "+norec"],
- "misc": ["example.com", "TXT", "+norec"],
- "caa": ["example.com", "CAA", "+norec"],
- "aaaa": ["example.com", "AAAA", "+norec", "+noedns"],
-}
-import time
-for k, v in cases.items():
-    try: run(k, v)
-    except Exception as e: print("fail", k, e)
-    time.sleep(0.2)
-json.dump(out, open("captures.json", "w"), indent=1)
-for k, v in out.items(): print(k, len(v.get("q",""))//2, len(v.get("r",""))//2)
+    return res
+if __name__ == "__main__":
+    out = {}
+    cases = {
+     "query_a": ["example.com", "A"],
+     "cname": ["www.example.com", "A", "+norec"],
+     "signed_mx": ["example.com", "MX", "+dnssec", "+norec"],
+     "nxdomain_nsec": ["nope.example.com", "A", "+dnssec", "+norec"],
+     "nxdomain_nsec3": ["nope.example.net", "A", "+dnssec", "+norec"],
+     "dnskey": ["example.com", "DNSKEY", "+dnssec", "+norec"],
+     "any_truncated": ["example.com", "ANY", "+dnssec", "+norec", "+bufsize=512", "+notcp"],
+     "srv": ["_sip._udp.example.com", "SRV", "+norec"],
+     "misc": ["example.com", "TXT", "+norec"],
+     "caa": ["example.com", "CAA", "+norec"],
+     "aaaa": ["example.com", "AAAA", "+norec", "+noedns"],
+    }
+    import time
+    for k, v in cases.items():
+        try: out[k] = relay(v)
+        except Exception as e: print("fail", k, e)
+        time.sleep(0.2)
+    json.dump(out, open("captures.json", "w"), indent=1)
+    for k, v in out.items(): print(k, len(v.get("q",""))//2, len(v.get("r",""))//2)

@@ -4,23 +4,10 @@ tests). Serve example.com.signed and example.net.signed from this directory with
 (listen: 127.0.0.1@5300, journal-content: none, zonefile-sync: -1), then run this from the
 crate directory: it relays each dig query through 127.0.0.1:5301, records query, response and
 dig's output, and writes tests/common/knot.rs."""
-import socket, subprocess, threading, json, time
+import os, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from capture import relay  # the same dig-through-a-relay capture as BIND's
 out = {}
-def run(label, args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 5301)); s.settimeout(5)
-    up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); up.settimeout(5)
-    res = {}
-    def proxy():
-        q, addr = s.recvfrom(65535)
-        up.sendto(q, ("127.0.0.1", 5300))
-        r, _ = up.recvfrom(65535)
-        s.sendto(r, addr)
-        res["q"], res["r"] = q.hex(), r.hex()
-    t = threading.Thread(target=proxy); t.start()
-    d = subprocess.run(["dig", "@127.0.0.1", "-p", "5301", "+tries=1", "+ignore", "+nocmd"] + args, capture_output=True, text=True)
-    t.join(); s.close(); up.close()
-    res["dig"] = d.stdout
-    out[label] = res
 cases = {
  "knot_query_a": ["example.com", "A"],
  "knot_cname_chain": ["www.example.com", "A", "+norec"],
@@ -37,7 +24,7 @@ cases = {
  "knot_noedns": ["example.com", "AAAA", "+norec", "+noedns"],
 }
 for k, v in cases.items():
-    try: run(k, v)
+    try: out[k] = relay(v + ["+nocmd"])
     except Exception as e: print("fail", k, e)
     time.sleep(0.1)
 desc = {
