@@ -276,6 +276,116 @@ fn negative_answers() {
     );
 }
 
+/// The NXDOMAIN template, made once for a name one label below the apex, moved to names of
+/// every length and label count (its pointers shift with the question), in both a zone
+/// where every miss is an NXDOMAIN and one with wildcards and delegations (where the
+/// closest encloser decides), and with EDNS sizes that cut it (TC); next to the names where
+/// it must not be used (under a name the SOA writes, under a cut, a wildcard's domain).
+#[test]
+fn nxdomain_template_moves_to_every_name_length() {
+    let flat = {
+        let mut s = Server::new(ServerConfig::default());
+        let zone = "$TTL 60\n@ SOA ns1 hostmaster.mail 1 2 3 4 300\n NS ns1\nns1 A 192.0.2.1\n\
+                    www A 192.0.2.2\n";
+        s.add_zone(Zone::parse("example.org", zone).unwrap())
+            .unwrap();
+        s
+    };
+    let soa_flat =
+        "NS example.org. 60 IN SOA ns1.example.org. hostmaster.mail.example.org. 1 2 3 4 300";
+    let soa_plain = "NS example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300";
+    let mut asked = 0;
+    for (s, apex, soa) in [
+        (&flat, "example.org", soa_flat),
+        (&plain(), "example.com", soa_plain),
+    ] {
+        // 1 to 120 labels of 1 to 9 octets, as long as the name fits in 255.
+        for labels in 1..=120usize {
+            for width in [1usize, 3, 9] {
+                let mut name = String::new();
+                for i in 0..labels {
+                    let c = (b'a' + ((i + width) % 26) as u8) as char;
+                    let label: String = std::iter::repeat_n(c, width).collect();
+                    name.push_str(&if i % 2 == 0 {
+                        label.to_uppercase()
+                    } else {
+                        label
+                    });
+                    name.push('.');
+                }
+                name.push_str("nx.");
+                name.push_str(apex);
+                if name.len() + 2 > 255 {
+                    continue;
+                }
+                for edns in [None, Some((512, false)), Some((1232, true))] {
+                    let r = show(&ask(s, &query(&name, RecordType::A, edns)));
+                    assert_eq!(r[0], "NXDOMAIN aa rd", "{name}");
+                    assert_eq!(r[1], soa, "{name}");
+                    asked += 1;
+                }
+            }
+        }
+        // Names the template must leave to the on-the-fly path, answered the same.
+        for name in [
+            format!("x.ns1.{apex}"),
+            format!("a.b.HOSTMASTER.mail.{apex}"),
+            format!("x.mail.{apex}"),
+        ] {
+            ask(s, &query(&name, RecordType::A, None));
+            ask(s, &query(&name, RecordType::Mx, Some((1232, false))));
+        }
+    }
+    // In example.com: below a delegation (a referral), in a wildcard's domain (an answer),
+    // under an empty non-terminal without a wildcard (NXDOMAIN, found by the walk).
+    let referral = udp("deep.down.sub.example.com", RecordType::A);
+    assert_eq!(referral[0], "NOERROR rd");
+    assert!(
+        referral[1].starts_with("NS sub.example.com. "),
+        "{referral:?}"
+    );
+    assert_eq!(udp("q.wild.example.com", RecordType::A)[0], "NOERROR aa rd");
+    assert_eq!(udp("x.a.b.example.com", RecordType::A)[0], "NXDOMAIN aa rd");
+    // A SOA too big to follow a long question in 512 octets: the authority goes and TC is
+    // set, as on the fly; with EDNS it fits.
+    let big = {
+        let far = |c: &str| {
+            format!(
+                "{}example.net.",
+                format!("{c}123456789012345678901234567890123456789.").repeat(4)
+            )
+        };
+        let (m, r) = (far("m"), far("r"));
+        let zone = format!("$TTL 60\n@ SOA {m} {r} 1 2 3 4 300\n NS ns\nns A 192.0.2.1\n");
+        let mut s = Server::new(ServerConfig::default());
+        s.add_zone(Zone::parse("tc.test", &zone).unwrap()).unwrap();
+        s
+    };
+    let long = format!(
+        "{}tc.test",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghi.".repeat(3)
+    );
+    for (name, edns, tc) in [
+        ("x.tc.test", None, false),
+        (long.as_str(), None, true),
+        (long.as_str(), Some((1232, false)), false),
+    ] {
+        let r = ask(&big, &query(name, RecordType::A, edns));
+        let m = Message::new(&r).unwrap();
+        assert_eq!(m.header().tc(), tc, "{name}");
+        assert_eq!(m.header().nscount(), u16::from(!tc), "{name}");
+        assert_eq!(
+            show(&r)[0],
+            if tc {
+                "NXDOMAIN aa tc rd"
+            } else {
+                "NXDOMAIN aa rd"
+            }
+        );
+    }
+    assert!(asked > 1000, "{asked}");
+}
+
 #[test]
 fn mixed_case_is_echoed_byte_for_byte() {
     let s = plain();

@@ -239,7 +239,7 @@ fn probe_type(avoid: &[RecordType]) -> RecordType {
 /// delegation point (every other type is the referral). Every other type shares the
 /// fallback, answered for a type present nowhere. Names below a delegation point get an
 /// entry without templates (their referrals are computed per query).
-pub(crate) fn compile(z: &ZoneIndex, zone: u32, arena: &mut Vec<u8>) -> Vec<u64> {
+pub(crate) fn compile(z: &ZoneIndex, zone: u32, arena: &mut Vec<u8>) -> Compiled {
     let mut buf = alloc::vec![0u8; crate::MAX_MESSAGE_LEN];
     let base = arena.len();
     let mut entries = Vec::with_capacity(z.node_count());
@@ -361,7 +361,241 @@ pub(crate) fn compile(z: &ZoneIndex, zone: u32, arena: &mut Vec<u8>) -> Vec<u64>
             }
         }
     }
-    entries
+    let negative = negative(z, &entries, arena, &mut interner, &mut buf, &mut scratch);
+    Compiled { entries, negative }
+}
+
+/// What [`compile`] made of a zone.
+pub(crate) struct Compiled {
+    /// Where each node's entry is ([`NO_ENTRY`] if none).
+    pub entries: Vec<u64>,
+    /// The zone's NXDOMAIN, when it can be precompiled.
+    pub negative: Option<Negative>,
+}
+
+/// The builder's compression table: labels past it are not compression targets.
+const COMPRESSION_TABLE: usize = 64;
+
+/// A zone's NXDOMAIN (without DNSSEC proofs, so for queries without DO or zones without
+/// DNSSEC material), precompiled once for a name one label below the apex and moved to the
+/// question's length when applied: every compression pointer of the body points at the
+/// apex's labels in the question or at the body itself, so each moves by the difference of
+/// the name lengths.
+///
+/// The on-the-fly answer would compress differently, and the template is not used, when
+/// the question ends in a name written in the body that is below the apex (a question
+/// under `ns1.<apex>` when the SOA names `ns1.<apex>`: its copy in the question becomes
+/// the target), or when the question has so many labels that the builder's compression
+/// table would fill up.
+#[derive(Debug)]
+pub(crate) struct Negative {
+    /// The template, an offset in the zone's region.
+    pub template: u32,
+    /// The length of the name it was made for.
+    pub made_for: u8,
+    /// Where the body's compression pointers are (offsets in the body).
+    pub pointers: Vec<u16>,
+    /// The names below the apex written in the body, lower-cased, each after its length.
+    pub sensitive: Vec<u8>,
+    /// The most labels a question may have.
+    pub max_labels: u8,
+    /// Every name of the zone is in the server's table and there is no wildcard or
+    /// delegation: a name missing from the table is an NXDOMAIN without looking further.
+    pub every_miss: bool,
+}
+
+impl Negative {
+    /// Whether the lower-cased `name` ends in one of the body's names below the apex.
+    #[inline]
+    pub(crate) fn sensitive_to(&self, name: &[u8]) -> bool {
+        let mut rest = &self.sensitive[..];
+        while let Some((&len, tail)) = rest.split_first() {
+            let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
+                return true;
+            };
+            if name.len() > s.len() && name.ends_with(s) {
+                return true;
+            }
+            rest = next;
+        }
+        false
+    }
+}
+
+/// Precompile the zone's NXDOMAIN (see [`Negative`]); `None` when the apex has a wildcard
+/// child, the answer is not a plain NXDOMAIN with records this can move, or it does not fit.
+fn negative(
+    z: &ZoneIndex,
+    entries: &[u64],
+    arena: &mut Vec<u8>,
+    interner: &mut Interner,
+    buf: &mut [u8],
+    scratch: &mut Vec<u8>,
+) -> Option<Negative> {
+    let apex = z.name_wire(z.node(z.apex)?);
+    if z.wildcard_child(z.apex).is_some() {
+        return None;
+    }
+    // A name one label below the apex that does not exist.
+    let mut rep = LowerName::new();
+    let found = (b'0'..=b'9').chain(b'a'..=b'z').any(|c| {
+        let b = rep.buf_mut();
+        let Some(dst) = b.get_mut(2..2 + apex.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(apex);
+        b[0] = 1;
+        b[1] = c;
+        rep.set_len(2 + apex.len());
+        z.lookup(rep.as_wire()).is_none()
+    });
+    if !found {
+        return None;
+    }
+    let rep = rep.as_wire();
+    let name = Name::from_wire(rep).ok()?.to_name_buf();
+    scratch.clear();
+    if !template(z, &name, RecordType::A, false, buf, scratch) {
+        return None;
+    }
+    let head = TemplateHeadView::new_checked(scratch.get(..TemplateHead::SIZE)?).ok()?;
+    if head.rcode() != Rcode::NxDomain
+        || head.cuts() != 0
+        || head.answers() != 0
+        || head.arcount() != 0
+    {
+        return None;
+    }
+    let body_len = usize::from(head.body_len());
+    let qend = crate::wire::Header::SIZE + rep.len() + crate::wire::QuestionFixed::SIZE;
+    let msg = buf.get(..qend + body_len)?;
+    // Pointers may aim at the apex in the question (after the name's first label) or
+    // later, never at the made-up label.
+    let first_target = crate::wire::Header::SIZE + 2;
+    let mut walk = Walk {
+        msg,
+        qend,
+        first_target,
+        apex,
+        pointers: Vec::new(),
+        sensitive: Vec::new(),
+        literal_labels: 0,
+        max_target: 0,
+    };
+    let mut pos = qend;
+    for _ in 0..head.authorities() {
+        pos = walk.name(pos)?;
+        let fixed = msg.get(pos..pos + 10)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        if rtype != RecordType::Soa.to_raw() {
+            return None;
+        }
+        let end = pos + 10 + rdlen;
+        pos = walk.name(pos + 10)?;
+        pos = walk.name(pos)?;
+        if pos + 20 != end {
+            return None;
+        }
+        pos = end;
+    }
+    if pos != msg.len() || walk.max_target + usize::from(u8::MAX) >= 0x4000 {
+        return None;
+    }
+    // The question's labels and the body's literal ones all go into the compression table.
+    let rep_labels = label_starts_count(rep);
+    let used = rep_labels + walk.literal_labels;
+    let max_labels =
+        u8::try_from((COMPRESSION_TABLE.checked_sub(used)? + rep_labels).min(127)).ok()?;
+    let template = interner.intern(arena, scratch);
+    if template == NONE {
+        return None;
+    }
+    let every_miss = !entries.contains(&NO_ENTRY)
+        && (0..z.node_count() as u32).all(|id| {
+            z.node(id)
+                .is_some_and(|n| n.delegated().is_none() && !z.name_wire(n).starts_with(&[1, b'*']))
+        });
+    Some(Negative {
+        template,
+        made_for: rep.len() as u8,
+        pointers: walk.pointers,
+        sensitive: walk.sensitive,
+        max_labels,
+        every_miss,
+    })
+}
+
+/// The labels of a wire name, root excluded.
+fn label_starts_count(wire: &[u8]) -> usize {
+    super::index::label_starts(wire).count().saturating_sub(1)
+}
+
+/// Reading the names of a negative template's body.
+struct Walk<'m> {
+    msg: &'m [u8],
+    qend: usize,
+    first_target: usize,
+    apex: &'m [u8],
+    pointers: Vec<u16>,
+    sensitive: Vec<u8>,
+    literal_labels: usize,
+    max_target: usize,
+}
+
+impl Walk<'_> {
+    /// Read the name at `at`: note its pointer and, if it is below the apex, its suffixes
+    /// below the apex. Returns where it ends.
+    fn name(&mut self, at: usize) -> Option<usize> {
+        let (full, _) = Name::parse(self.msg, at).ok()?;
+        let low = LowerName::from_name(&full);
+        let low = low.as_wire();
+        for s in super::index::label_starts(low) {
+            let suffix = low.get(s..)?;
+            if suffix.len() <= self.apex.len() || !suffix.ends_with(self.apex) {
+                break;
+            }
+            if !self.has_sensitive(suffix) {
+                self.sensitive.push(suffix.len() as u8);
+                self.sensitive.extend_from_slice(suffix);
+            }
+        }
+        let mut o = at;
+        loop {
+            let l = *self.msg.get(o)?;
+            if l & 0xc0 == 0xc0 {
+                let target = usize::from(u16::from_be_bytes([l, *self.msg.get(o + 1)?]) & 0x3fff);
+                if target < self.first_target {
+                    return None;
+                }
+                self.max_target = self.max_target.max(target);
+                self.pointers.push(u16::try_from(o - self.qend).ok()?);
+                return Some(o + 2);
+            }
+            if l == 0 {
+                return Some(o + 1);
+            }
+            if l & 0xc0 != 0 {
+                return None;
+            }
+            self.literal_labels += 1;
+            o += 1 + usize::from(l);
+        }
+    }
+
+    fn has_sensitive(&self, name: &[u8]) -> bool {
+        let mut rest = &self.sensitive[..];
+        while let Some((&len, tail)) = rest.split_first() {
+            let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
+                return false;
+            };
+            if s == name {
+                return true;
+            }
+            rest = next;
+        }
+        false
+    }
 }
 
 /// Record the answer for a question of `name` into `out` (head, cuts, body); false when it
