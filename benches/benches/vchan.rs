@@ -37,6 +37,15 @@ fn spin() -> u32 {
         .unwrap_or(0)
 }
 
+/// The ring order of the large-ring contender, from `UNISTACK_VCHAN_ORDER` (12 to 20).
+fn big_order() -> u32 {
+    std::env::var("UNISTACK_VCHAN_ORDER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|o| (12..=20).contains(o))
+        .unwrap_or(20)
+}
+
 fn env(k: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"))
 }
@@ -329,7 +338,7 @@ fn main() {
         "write", "vchan o20", "vchan o11", "socket", "memcpy", "o20/socket", "o20/memcpy"
     );
     // `UNISTACK_VCHAN_WRITES=65536,1024` picks write sizes; `UNISTACK_VCHAN_ONLY=o20` runs only
-    // the order-20 vchan throughput (for profiling).
+    // the order-20 vchan throughput (for profiling); `UNISTACK_VCHAN_ORDER=18` sizes its rings.
     let writes: Vec<usize> = std::env::var("UNISTACK_VCHAN_WRITES")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
@@ -345,7 +354,7 @@ fn main() {
         };
         let (mut a, mut b, mut s, mut m) = (vec![], vec![], vec![], vec![]);
         for _ in 0..rounds {
-            a.push(throughput(&Transport::Vchan(20), w, total));
+            a.push(throughput(&Transport::Vchan(big_order()), w, total));
             if only_o20 {
                 b.push(f64::NAN);
                 s.push(f64::NAN);

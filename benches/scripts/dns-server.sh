@@ -307,6 +307,8 @@ for names in $SIZES; do
         PER_CPU[$server.$names]=$per_cpu
         printf '  %-10s %8s %9.1f %11.0f %9.2f %13.0f %8s %10s\n' "$server" "$load" \
             "$(calc "$rss / 1024")" "$qps" "$cpu" "$per_cpu" "$lost" "$resp"
+        # unistack-dnsd's own count of datagrams per recvmmsg, printed when it stops.
+        sed -n 's/^udp batches: /             batches: /p' "$WORK/$server/out.log" 2>/dev/null || true
     done
     for peer in nsd knot; do
         if [ -n "${PER_CPU[unistack.$names]:-}" ] && [ -n "${PER_CPU[$peer.$names]:-}" ]; then

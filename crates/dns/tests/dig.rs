@@ -26,6 +26,8 @@ struct Counters {
     connections: u64,
     refused: u64,
     dropped: u64,
+    /// `recvmmsg` calls that returned datagrams (the line is there when UDP was used).
+    batches: u64,
 }
 
 /// A running `unistack-dnsd`, killed if the test fails before stopping it.
@@ -133,6 +135,14 @@ fn parse_counters(out: &str) -> Counters {
             ["dropped:", n] => {
                 c.dropped = num(n).unwrap();
                 seen += 1;
+            }
+            ["udp", "batches:", n, each, "datagrams", "each)"] => {
+                c.batches = num(n).unwrap();
+                let each: f64 = each.trim_start_matches('(').parse().unwrap();
+                assert!(
+                    (each - c.udp as f64 / c.batches as f64).abs() < 0.06,
+                    "{line}"
+                );
             }
             _ => {}
         }
@@ -870,6 +880,22 @@ fn dnsd_batches_and_reuseport() {
             (sent, 0, dropped),
             "{extra:?}"
         );
+        // Every datagram came in some batch; a batch holds at most `--batch` of them (with
+        // `--batch 1`, one each).
+        let max: u64 = extra
+            .iter()
+            .position(|a| *a == "--batch")
+            .and_then(|i| extra.get(i + 1))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (1..=got.udp).contains(&got.batches) && got.udp <= got.batches * max,
+            "{got:?}"
+        );
+        if max == 1 {
+            assert_eq!(got.batches, got.udp);
+        }
         assert_eq!(got.answers, answers, "{extra:?}");
         assert!(answers.contains_key("BADVERS") && answers.contains_key("REFUSED"));
     }
