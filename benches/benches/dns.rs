@@ -1634,6 +1634,94 @@ fn misses(names: u32, server: &Server, smoke: bool) {
     g.add("unistack Server::handle, NXDOMAIN", || run(&nx, o2, true));
     g.add("unistack handle_uncached, NXDOMAIN", || run(&nx, o3, false));
     g.run();
+    if names <= 100_000 {
+        wildcard_misses(names, n, &hits, server, smoke);
+    }
+}
+
+/// The same zone with a wildcard added (`*.wild`), queried for names it synthesises and for
+/// names that do not exist (which now need a closest-encloser walk), beside hits of the zone
+/// without it; unistack only, as for NXDOMAIN.
+fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke: bool) {
+    let title = format!(
+        "engine: {names} names, wildcard and NXDOMAIN in a zone with a wildcard (unistack only)"
+    );
+    let mut text = zone_text(names);
+    text.push_str("*.wild A 192.0.2.99\n*.wild AAAA 2001:db8::99\n");
+    let mut server = Server::new(ServerConfig::default());
+    server
+        .add_zone(Zone::parse(ORIGIN, &text).expect("zone parses"))
+        .expect("zone added");
+    let mut rng = Rng::new(0x7769_6c64);
+    let query = |id: u16, name: &str, qtype: RecordType| {
+        let mut buf = [0u8; 512];
+        let mut b = MessageBuilder::new(&mut buf).expect("room");
+        b.header_mut().set_id(id);
+        b.push_question(name, qtype, Class::In).expect("question");
+        b.set_edns(&Edns::new(EDNS_SIZE)).expect("opt");
+        b.finish().to_vec()
+    };
+    let wild: Vec<Vec<u8>> = (0..n)
+        .map(|_| {
+            let host = rng.below(1 << 20);
+            let qtype = if rng.below(2) == 0 {
+                RecordType::A
+            } else {
+                RecordType::Aaaa
+            };
+            query(
+                rng.next_u64() as u16,
+                &format!("user-{host}.wild.{ORIGIN}"),
+                qtype,
+            )
+        })
+        .collect();
+    let nx: Vec<Vec<u8>> = (0..n)
+        .map(|_| {
+            let host = names + rng.below(1 << 20) as u32;
+            query(rng.next_u64() as u16, &host_name(host), RecordType::A)
+        })
+        .collect();
+    let mut out = vec![0u8; 4096];
+    for (set, rcode, section) in [
+        (&wild, Rcode::NoError, Section::Answer),
+        (&nx, Rcode::NxDomain, Section::Authority),
+    ] {
+        for q in set.iter() {
+            let len = server
+                .handle(q, Transport::Udp, &mut out)
+                .expect("answered");
+            let m = Message::new(&out[..len]).expect("parses");
+            assert_eq!((m.rcode(), m.count(section)), (rcode, 1), "{title}");
+        }
+    }
+    let (mut o1, mut o2, mut o3, mut o4) = (out.clone(), out.clone(), out.clone(), out);
+    let run = |s: &Server, queries: &[Vec<u8>], o: &mut Vec<u8>, cached: bool| {
+        queries.iter().fold(0u64, |acc, q| {
+            let r = if cached {
+                s.handle(black_box(q), Transport::Udp, o)
+            } else {
+                s.handle_uncached(black_box(q), Transport::Udp, o)
+            };
+            black_box(&o);
+            acc + u64::from(r.is_ok_and(|len| len > 0))
+        })
+    };
+    let mut g = Group::new(&title, n);
+    smoke_budget(&mut g, smoke);
+    g.add("unistack Server::handle, hits (reference)", || {
+        run(plain, hits, &mut o1, true)
+    });
+    g.add("unistack Server::handle, wildcard", || {
+        run(&server, &wild, &mut o2, true)
+    });
+    g.add("unistack handle_uncached, wildcard", || {
+        run(&server, &wild, &mut o3, false)
+    });
+    g.add("unistack Server::handle, NXDOMAIN beside it", || {
+        run(&server, &nx, &mut o4, true)
+    });
+    g.run();
 }
 
 fn engine_run(

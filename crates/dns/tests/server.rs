@@ -386,6 +386,79 @@ fn nxdomain_template_moves_to_every_name_length() {
     assert!(asked > 1000, "{asked}");
 }
 
+/// Wildcard answers come from the wildcard's templates moved to the name asked (its
+/// synthesised owner points at the question; every other pointer shifts): answers, NODATA,
+/// CNAMEs into the zone, MX, a CNAME to a name below the wildcard's domain (left to the
+/// on-the-fly path for the names it ends), a CNAME to the wildcard itself, all byte for
+/// byte as computed per query, for names of many lengths and label counts.
+#[test]
+fn wildcard_templates_move_to_every_name_they_match() {
+    let zone = "$TTL 60\n@ SOA ns1 hm 1 2 3 4 300\n NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n\
+                *.w A 192.0.2.3\n*.w TXT \"wild\"\n*.c CNAME www\n*.m MX 10 mail.m\n\
+                *.s CNAME x.s\n*.loop CNAME *.loop\n*.deep.er CNAME ns1\n";
+    let mut s = Server::new(ServerConfig::default());
+    s.add_zone(Zone::parse("example.org", zone).unwrap())
+        .unwrap();
+    let mut asked = 0;
+    for (domain, t) in [
+        ("w", RecordType::A),
+        ("w", RecordType::Txt),
+        ("w", RecordType::Aaaa),
+        ("w", RecordType::Any),
+        ("c", RecordType::A),
+        ("c", RecordType::Cname),
+        ("m", RecordType::Mx),
+        ("s", RecordType::A),
+        ("loop", RecordType::A),
+        ("deep.er", RecordType::A),
+    ] {
+        for labels in 1..=60usize {
+            for width in [1usize, 7] {
+                let mut name = String::new();
+                for i in 0..labels {
+                    let c = (b'a' + ((i * 7 + width) % 26) as u8) as char;
+                    let label: String = std::iter::repeat_n(c, width).collect();
+                    name.push_str(&if i % 3 == 0 {
+                        label.to_uppercase()
+                    } else {
+                        label
+                    });
+                    name.push('.');
+                }
+                name.push_str(domain);
+                name.push_str(".example.org");
+                if name.len() + 2 > 255 {
+                    continue;
+                }
+                for edns in [None, Some((1232, false)), Some((1232, true))] {
+                    let r = show(&ask(&s, &query(&name, t, edns)));
+                    assert_eq!(r[0], "NOERROR aa rd", "{name} {t}");
+                    asked += 1;
+                }
+            }
+        }
+    }
+    // Under `x.s`, the CNAME target: the target points at the question's copy of it (and
+    // so prints in the question's case).
+    for name in ["a.x.s.example.org", "b.a.X.S.example.org"] {
+        let r = show(&ask(&s, &query(name, RecordType::A, None)));
+        assert_eq!(
+            r[1].to_ascii_lowercase(),
+            format!("an {name}. 60 in cname x.s.example.org.").to_ascii_lowercase()
+        );
+        assert!(
+            r[1].ends_with(&format!("{}.", &name[name.len() - 15..])),
+            "{r:?}"
+        );
+    }
+    // The wildcard's synthesised owner is the name asked, as the client spelt it.
+    assert_eq!(
+        show(&ask(&s, &query("Q.w.example.ORG", RecordType::A, None))),
+        ["NOERROR aa rd", "AN Q.w.example.ORG. 60 IN A 192.0.2.3"]
+    );
+    assert!(asked > 1000, "{asked}");
+}
+
 #[test]
 fn mixed_case_is_echoed_byte_for_byte() {
     let s = plain();

@@ -74,23 +74,28 @@
 //! length. Types whose answer is that of an absent type share one fallback (a NODATA, or the
 //! end of a CNAME chain).
 //!
-//! Each zone also has one NXDOMAIN template (the SOA in authority; without DNSSEC proofs, so
-//! for queries without DO or zones without DNSSEC material), made for a name one label below
-//! the apex and moved to the question's length when applied: its compression pointers all
-//! aim at the apex in the question or later, so each moves by the difference of the name
-//! lengths. A name missing from the table takes it when its closest encloser has no
-//! wildcard and is not at or below a delegation (in a zone with neither, and every name in
-//! the table, no lookup at all), unless the question ends in a name the SOA writes below the
-//! apex (the on-the-fly answer would point into the question there) or has so many labels
-//! that the builder's 64-entry compression table would fill. A random-subdomain flood then
-//! costs ~1.5-1.8x a hit instead of 7-8x.
+//! Templates made for one name also serve names of other lengths, *moved*: each zone's
+//! NXDOMAIN (the SOA in authority), made for a name one label below the apex, and each
+//! wildcard's templates, made for `*.<closest encloser>`. In both, every compression pointer
+//! of the body aims at the shared base (the apex, the closest encloser) in the question or
+//! later, so each moves by the difference of the name lengths, and a wildcard's synthesised
+//! owners point at the whole question and stay. A name missing from the table takes them
+//! when its closest encloser is not at or below a delegation (in a zone without wildcards
+//! or delegations and with every name in the table, with no lookup at all), without DO or
+//! in a zone without DNSSEC material (proofs are per name), unless the on-the-fly builder
+//! would compress differently: when the question ends in a name the body writes below the
+//! base (its copy in the question would be the target), when a pointer would aim at the
+//! made-up first label or at the question from a record that is not the wildcard's own, or
+//! when the question has so many labels that the builder's 64-entry compression table
+//! would fill. NXDOMAIN then costs 1.5-1.8x a hit and a wildcard answer 2.4-2.9x, instead
+//! of 7-9x.
 //!
-//! Referrals for names below a delegation point, wildcard expansions and every other
-//! NXDOMAIN are answered on the fly through the same code ([`Server::handle_uncached`] does
-//! that for every query; tests compare both byte for byte, for every name of the test zones,
-//! a name below each, and types 0 to 300, and for NXDOMAIN names of every length and label
-//! count).
-//!
+//! Referrals for names below a delegation point, DNSSEC negative answers and wildcard
+//! expansions with DO, and whatever a template cannot be moved to, are answered on the fly
+//! through the same code ([`Server::handle_uncached`] does that for every query; tests
+//! compare both byte for byte, for every name of the test zones, a name below each, and
+//! types 0 to 300, and for NXDOMAIN and wildcard names of every length and label count).
+
 //! # Layout and the hot path
 //! - One pass over the query: the header, the question name (literal names only; it is
 //!   hashed and compared in place, lower-cased eight bytes at a time, never copied) and the
@@ -213,6 +218,8 @@ struct ServedZone {
     base: usize,
     /// The zone's NXDOMAIN, precompiled.
     negative: Option<store::Negative>,
+    /// How the templates of its wildcards move to the names they match.
+    wild: Vec<(u32, store::Moves)>,
 }
 
 impl ServedZone {
@@ -413,13 +420,18 @@ impl Server {
         let index = ZoneIndex::new(zone);
         let zi = self.zones.len() as u32;
         let base = self.arena.len();
-        let store::Compiled { entries, negative } = store::compile(&index, zi, &mut self.arena);
+        let store::Compiled {
+            entries,
+            negative,
+            wild,
+        } = store::compile(&index, zi, &mut self.arena);
         self.arena.shrink_to_fit();
         self.zones.push(ServedZone {
             class: index.zone.class().to_raw(),
             index,
             base,
             negative,
+            wild,
         });
         let zones = &self.zones;
         self.apexes.insert_unique(hash_name(apex), zi, |&i| {
@@ -631,16 +643,17 @@ impl Server {
             }
         }
         let low = LowerName::from_wire(qname);
-        if let Some(n) = self.negative(p, low.as_wire(), transport, out) {
+        if let Some(n) = self.miss(p, low.as_wire(), transport, out) {
             return n;
         }
         self.respond(p, low.as_wire(), transport, out, true)
     }
 
-    /// A name missing from the table: its zone's precompiled NXDOMAIN when the name has no
-    /// wildcard to match, is not below a delegation and the template can be moved to it
-    /// (see [`store::Negative`]); `None` to answer on the fly.
-    fn negative(
+    /// A name missing from the table, without DO or in a zone without DNSSEC material: the
+    /// template of the wildcard its closest encloser offers, or the zone's NXDOMAIN when it
+    /// offers none, moved to the question (see [`store::Moves`]); `None` to answer on the
+    /// fly (below a delegation, a template that does not move to this name, ...).
+    fn miss(
         &self,
         p: &Parsed<'_>,
         low: &[u8],
@@ -648,44 +661,68 @@ impl Server {
         out: &mut [u8],
     ) -> Option<usize> {
         let zone = self.zone_of_miss(low, p.qtype, p.qclass)?;
-        let neg = zone.negative.as_ref()?;
-        let dnssec = p.edns.is_some_and(|e| e.dnssec_ok);
-        let qname = p.qname();
-        // Each label takes two octets at least: a bound on the question's labels.
-        if (dnssec && zone.index.signed)
-            || qname.len().saturating_sub(1) / 2 > usize::from(neg.max_labels)
-            || neg.sensitive_to(low)
-        {
+        let neg = zone.negative.as_ref();
+        if p.edns.is_some_and(|e| e.dnssec_ok) && zone.index.signed {
             return None;
         }
-        if !neg.every_miss {
+        if !neg.is_some_and(|n| n.every_miss) {
             let labels = label_starts(low).count().saturating_sub(1);
             let (ce, ce_labels) = zone.index.closest_encloser(low);
-            if ce_labels >= labels
-                || zone.index.node(ce)?.delegated().is_some()
-                || zone.index.wildcard_child(ce).is_some()
-            {
+            let ce_node = zone.index.node(ce)?;
+            if ce_labels >= labels || ce_node.delegated().is_some() {
                 return None;
             }
+            // The wildcard `*.<closest encloser>`, through the server's table.
+            let mut wild = LowerName::new();
+            let ce_wire = zone.index.name_wire(ce_node);
+            let w = wild.buf_mut();
+            w.get_mut(2..2 + ce_wire.len())?.copy_from_slice(ce_wire);
+            w[0] = 1;
+            w[1] = b'*';
+            wild.set_len(2 + ce_wire.len());
+            let wild = wild.as_wire();
+            let arena = &self.arena;
+            if let Some(entry) = self.names.find(hash_name(wild), |off| {
+                store::entry_key(arena, off as usize) == wild
+            }) {
+                let t = store::find_template(arena, entry as usize, p.qtype, false);
+                let i = zone.wild.binary_search_by_key(&t, |(o, _)| *o).ok()?;
+                let (_, moves) = zone.wild.get(i)?;
+                let t = store::template_at(arena, zone.base, t)?;
+                return self.apply_moved(&t, moves, p, low, transport, out);
+            }
         }
+        let neg = neg?;
         let t = store::template_at(&self.arena, zone.base, neg.template)?;
-        let delta = qname.len().checked_sub(usize::from(neg.made_for))?;
+        self.apply_moved(&t, &neg.moves, p, low, transport, out)
+    }
+
+    /// [`apply`] a template made for another name, moved to the question's.
+    fn apply_moved(
+        &self,
+        t: &TemplateRef<'_>,
+        moves: &store::Moves,
+        p: &Parsed<'_>,
+        low: &[u8],
+        transport: Transport,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let qname = p.qname();
+        if !moves.fit(qname, low) {
+            return None;
+        }
         let opt = p.edns.map(|e| &self.opt[usize::from(e.dnssec_ok)]);
         let limit = self.limit(transport, p.edns, out.len());
         let head = p.query.get(..p.qend)?;
-        let n = apply(&t, p.qh, head, opt, limit, out);
-        // The body was copied whole, or not at all (TC).
-        if n == head.len() + t.body.len() + opt.map_or(0, |o| o.len()) {
-            let body = out.get_mut(head.len()..head.len() + t.body.len())?;
-            for &at in &neg.pointers {
-                let at = usize::from(at);
-                let Some(ptr) = body.get_mut(at..at + 2) else {
-                    continue;
-                };
-                let target = usize::from(u16::from_be_bytes([ptr[0], ptr[1]]) & 0x3fff) + delta;
-                // Below 0x4000: checked when the template was made (targets + 255).
-                ptr.copy_from_slice(&(0xc000 | target as u16).to_be_bytes());
-            }
+        let n = apply(t, p.qh, head, opt, limit, out);
+        // The body copied: all of it, the part before a cut of the additional section, or
+        // none (TC).
+        let copied = n
+            .saturating_sub(opt.map_or(0, |o| o.len()))
+            .saturating_sub(head.len());
+        if n > 0 {
+            let body = out.get_mut(head.len()..head.len() + copied)?;
+            moves.apply(body, qname.len());
         }
         Some(n)
     }

@@ -362,7 +362,12 @@ pub(crate) fn compile(z: &ZoneIndex, zone: u32, arena: &mut Vec<u8>) -> Compiled
         }
     }
     let negative = negative(z, &entries, arena, &mut interner, &mut buf, &mut scratch);
-    Compiled { entries, negative }
+    let wild = wildcards(z, &entries, arena, base);
+    Compiled {
+        entries,
+        negative,
+        wild,
+    }
 }
 
 /// What [`compile`] made of a zone.
@@ -371,43 +376,58 @@ pub(crate) struct Compiled {
     pub entries: Vec<u64>,
     /// The zone's NXDOMAIN, when it can be precompiled.
     pub negative: Option<Negative>,
+    /// How each template of a wildcard moves to a name it matches, by template offset
+    /// (sorted); templates missing here are answered on the fly.
+    pub wild: Vec<(u32, Moves)>,
 }
 
 /// The builder's compression table: labels past it are not compression targets.
 const COMPRESSION_TABLE: usize = 64;
 
-/// A zone's NXDOMAIN (without DNSSEC proofs, so for queries without DO or zones without
-/// DNSSEC material), precompiled once for a name one label below the apex and moved to the
-/// question's length when applied: every compression pointer of the body points at the
-/// apex's labels in the question or at the body itself, so each moves by the difference of
-/// the name lengths.
+/// Where the question name starts in a message.
+const QNAME_AT: usize = crate::wire::Header::SIZE;
+
+/// How a template made for one question name is moved to another that answers the same
+/// way: the NXDOMAIN of a zone, made for a name one label below the apex and used for any
+/// name that does not exist; a wildcard's answer, made for `*.<closest encloser>` and used
+/// for the names it matches. In both, the two names share a *base* (the apex, or the
+/// closest encloser) after a first label, and every compression pointer of the body aims at
+/// the base in the question or later, so each moves by the difference of the name lengths;
+/// a wildcard's synthesised owners point at the whole question and stay.
 ///
 /// The on-the-fly answer would compress differently, and the template is not used, when
-/// the question ends in a name written in the body that is below the apex (a question
-/// under `ns1.<apex>` when the SOA names `ns1.<apex>`: its copy in the question becomes
-/// the target), or when the question has so many labels that the builder's compression
-/// table would fill up.
+/// the question ends in a name written in the body that is below the base (a question under
+/// `ns1.<apex>` when the SOA names `ns1.<apex>`: its copy in the question becomes the
+/// target), or when the question has so many labels that the builder's compression table
+/// would fill up.
 #[derive(Debug)]
-pub(crate) struct Negative {
-    /// The template, an offset in the zone's region.
-    pub template: u32,
-    /// The length of the name it was made for.
+pub(crate) struct Moves {
+    /// The length of the name the template was made for.
     pub made_for: u8,
-    /// Where the body's compression pointers are (offsets in the body).
+    /// Where the body's compression pointers that move are (offsets in the body).
     pub pointers: Vec<u16>,
-    /// The names below the apex written in the body, lower-cased, each after its length.
+    /// The compressible names below the base written in the body, lower-cased, each after
+    /// its length.
     pub sensitive: Vec<u8>,
     /// The most labels a question may have.
     pub max_labels: u8,
-    /// Every name of the zone is in the server's table and there is no wildcard or
-    /// delegation: a name missing from the table is an NXDOMAIN without looking further.
-    pub every_miss: bool,
 }
 
-impl Negative {
-    /// Whether the lower-cased `name` ends in one of the body's names below the apex.
+impl Moves {
+    /// Whether the template moves to the question name `qname` (lower-cased `low`): not
+    /// shorter than the name it was made for, labels within the compression table, and not
+    /// ending in one of the body's names below the base.
     #[inline]
-    pub(crate) fn sensitive_to(&self, name: &[u8]) -> bool {
+    pub(crate) fn fit(&self, qname: &[u8], low: &[u8]) -> bool {
+        // Each label takes two octets at least: a bound on the question's labels.
+        qname.len() >= usize::from(self.made_for)
+            && qname.len().saturating_sub(1) / 2 <= usize::from(self.max_labels)
+            && !self.sensitive_to(low)
+    }
+
+    /// Whether the lower-cased `name` ends in one of the body's names below the base.
+    #[inline]
+    fn sensitive_to(&self, name: &[u8]) -> bool {
         let mut rest = &self.sensitive[..];
         while let Some((&len, tail)) = rest.split_first() {
             let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
@@ -420,10 +440,39 @@ impl Negative {
         }
         false
     }
+
+    /// Move the pointers of a body copied (from its start) into `body`, for a question name
+    /// of `qname_len` octets (checked by [`fit`](Self::fit)).
+    #[inline]
+    pub(crate) fn apply(&self, body: &mut [u8], qname_len: usize) {
+        let delta = qname_len.saturating_sub(usize::from(self.made_for));
+        for &at in &self.pointers {
+            let at = usize::from(at);
+            let Some(ptr) = body.get_mut(at..at + 2) else {
+                continue;
+            };
+            let target = usize::from(u16::from_be_bytes([ptr[0], ptr[1]]) & 0x3fff) + delta;
+            // Below 0x4000: checked when the moves were made (targets + 255).
+            ptr.copy_from_slice(&(0xc000 | target as u16).to_be_bytes());
+        }
+    }
+}
+
+/// A zone's NXDOMAIN (without DNSSEC proofs, so for queries without DO or zones without
+/// DNSSEC material), precompiled once for a name one label below the apex.
+#[derive(Debug)]
+pub(crate) struct Negative {
+    /// The template, an offset in the zone's region.
+    pub template: u32,
+    /// How it moves to a question.
+    pub moves: Moves,
+    /// Every name of the zone is in the server's table and there is no wildcard or
+    /// delegation: a name missing from the table is an NXDOMAIN without looking further.
+    pub every_miss: bool,
 }
 
 /// Precompile the zone's NXDOMAIN (see [`Negative`]); `None` when the apex has a wildcard
-/// child, the answer is not a plain NXDOMAIN with records this can move, or it does not fit.
+/// child, the answer is not a plain NXDOMAIN, it cannot be moved, or it does not fit.
 fn negative(
     z: &ZoneIndex,
     entries: &[u64],
@@ -459,54 +508,10 @@ fn negative(
         return None;
     }
     let head = TemplateHeadView::new_checked(scratch.get(..TemplateHead::SIZE)?).ok()?;
-    if head.rcode() != Rcode::NxDomain
-        || head.cuts() != 0
-        || head.answers() != 0
-        || head.arcount() != 0
-    {
+    if head.rcode() != Rcode::NxDomain || head.cuts() != 0 || head.answers() != 0 {
         return None;
     }
-    let body_len = usize::from(head.body_len());
-    let qend = crate::wire::Header::SIZE + rep.len() + crate::wire::QuestionFixed::SIZE;
-    let msg = buf.get(..qend + body_len)?;
-    // Pointers may aim at the apex in the question (after the name's first label) or
-    // later, never at the made-up label.
-    let first_target = crate::wire::Header::SIZE + 2;
-    let mut walk = Walk {
-        msg,
-        qend,
-        first_target,
-        apex,
-        pointers: Vec::new(),
-        sensitive: Vec::new(),
-        literal_labels: 0,
-        max_target: 0,
-    };
-    let mut pos = qend;
-    for _ in 0..head.authorities() {
-        pos = walk.name(pos)?;
-        let fixed = msg.get(pos..pos + 10)?;
-        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
-        if rtype != RecordType::Soa.to_raw() {
-            return None;
-        }
-        let end = pos + 10 + rdlen;
-        pos = walk.name(pos + 10)?;
-        pos = walk.name(pos)?;
-        if pos + 20 != end {
-            return None;
-        }
-        pos = end;
-    }
-    if pos != msg.len() || walk.max_target + usize::from(u8::MAX) >= 0x4000 {
-        return None;
-    }
-    // The question's labels and the body's literal ones all go into the compression table.
-    let rep_labels = label_starts_count(rep);
-    let used = rep_labels + walk.literal_labels;
-    let max_labels =
-        u8::try_from((COMPRESSION_TABLE.checked_sub(used)? + rep_labels).min(127)).ok()?;
+    let moves = moves(rep, apex, scratch, false)?;
     let template = interner.intern(arena, scratch);
     if template == NONE {
         return None;
@@ -518,25 +523,159 @@ fn negative(
         });
     Some(Negative {
         template,
-        made_for: rep.len() as u8,
-        pointers: walk.pointers,
-        sensitive: walk.sensitive,
-        max_labels,
+        moves,
         every_miss,
     })
 }
 
-/// The labels of a wire name, root excluded.
-fn label_starts_count(wire: &[u8]) -> usize {
-    super::index::label_starts(wire).count().saturating_sub(1)
+/// The moves of every template of the zone's wildcards (those not at or below a cut), for
+/// queries without DO (see [`Moves`]), sorted by template offset.
+fn wildcards(z: &ZoneIndex, entries: &[u64], arena: &[u8], base: usize) -> Vec<(u32, Moves)> {
+    let mut out: Vec<(u32, Moves)> = Vec::new();
+    for (id, &entry) in entries.iter().enumerate() {
+        let Some(node) = z.node(id as u32) else {
+            continue;
+        };
+        let wire = z.name_wire(node);
+        let Some(ce) = wire.strip_prefix(&[1, b'*']) else {
+            continue;
+        };
+        if entry == NO_ENTRY || node.delegated().is_some() {
+            continue;
+        }
+        let Some(Ok(head)) = arena
+            .get(entry as usize..entry as usize + EntryHead::SIZE)
+            .map(EntryHeadView::new_checked)
+        else {
+            continue;
+        };
+        let dir = entry as usize + EntryHead::SIZE + usize::from(head.key_len());
+        let n = usize::from(head.types()) + 1;
+        let Some(dir) = arena.get(dir..dir + n * DirEntry::SIZE) else {
+            continue;
+        };
+        for d in dir.chunks_exact(DirEntry::SIZE) {
+            let Ok(d) = DirEntryView::new_checked(d) else {
+                continue;
+            };
+            let off = d.plain();
+            if off == NONE || out.iter().any(|(o, _)| *o == off) {
+                continue;
+            }
+            let Some(t) = template_at(arena, base, off) else {
+                continue;
+            };
+            let start = base + off as usize;
+            let end = start + TemplateHead::SIZE + t.cuts.len() + t.body.len();
+            let Some(bytes) = arena.get(start..end) else {
+                continue;
+            };
+            if let Some(m) = moves(wire, ce, bytes, true) {
+                out.push((off, m));
+            }
+        }
+    }
+    out.sort_unstable_by_key(|(o, _)| *o);
+    out
 }
 
-/// Reading the names of a negative template's body.
+/// The moves of `template` (head, cuts and body, as stored), made for the lower-cased
+/// question name `made_for`: one label, then `base`. `synth`: owners pointing at the whole
+/// question are the question's own name (a wildcard's synthesised owners), allowed in the
+/// answer's leading records; otherwise nothing may point there. `None` when the body has a
+/// pointer into the first label, the question's labels and the body's fill the compression
+/// table, or a pointer could leave the 14-bit range.
+fn moves(made_for: &[u8], base: &[u8], template: &[u8], synth: bool) -> Option<Moves> {
+    let head = TemplateHeadView::new_checked(template.get(..TemplateHead::SIZE)?).ok()?;
+    let body_at = TemplateHead::SIZE + usize::from(head.cuts()) * CutRec::SIZE;
+    let body = template.get(body_at..body_at + usize::from(head.body_len()))?;
+    // The message as built: a header, the question, the body.
+    let qend = QNAME_AT + made_for.len() + crate::wire::QuestionFixed::SIZE;
+    let mut msg = alloc::vec![0u8; qend];
+    msg.get_mut(QNAME_AT..QNAME_AT + made_for.len())?
+        .copy_from_slice(made_for);
+    msg.extend_from_slice(body);
+    let first_label = made_for.len().checked_sub(base.len())?;
+    let mut walk = Walk {
+        msg: &msg,
+        qend,
+        first_target: QNAME_AT + first_label,
+        base,
+        pointers: Vec::new(),
+        sensitive: Vec::new(),
+        literal_labels: 0,
+        max_target: 0,
+    };
+    let records =
+        usize::from(head.answers()) + usize::from(head.authorities()) + usize::from(head.arcount());
+    let mut pos = qend;
+    // Leading answer records may have the question as owner (synthesised).
+    let mut synth_run = synth;
+    for i in 0..records {
+        let owner_whole = walk.owner_is_question(pos);
+        if owner_whole {
+            if !(synth_run && i < usize::from(head.answers())) {
+                return None;
+            }
+            pos += 2;
+        } else {
+            synth_run = false;
+            pos = walk.name(pos)?;
+        }
+        let fixed = msg.get(pos..pos + 10)?;
+        let rtype = RecordType::from_raw(u16::from_be_bytes([fixed[0], fixed[1]]));
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        let start = pos + 10;
+        let end = start + rdlen;
+        // Names in RDATA are compressed (so may point) only for the RFC 1035 types.
+        let names_at = match rtype {
+            RecordType::Ns
+            | RecordType::Md
+            | RecordType::Mf
+            | RecordType::Cname
+            | RecordType::Mb
+            | RecordType::Mg
+            | RecordType::Mr
+            | RecordType::Ptr => Some((start, 1)),
+            RecordType::Soa | RecordType::Minfo => Some((start, 2)),
+            RecordType::Mx => Some((start + 2, 1)),
+            t if t.rdata_compressible() => return None,
+            _ => None,
+        };
+        if let Some((mut at, n)) = names_at {
+            for _ in 0..n {
+                at = walk.name(at)?;
+            }
+            let fixed_tail = if rtype == RecordType::Soa { 20 } else { 0 };
+            if at + fixed_tail != end {
+                return None;
+            }
+        }
+        pos = end;
+    }
+    if pos != msg.len() || walk.max_target + usize::from(u8::MAX) >= 0x4000 {
+        return None;
+    }
+    // The question's labels and the body's literal ones all go into the compression table.
+    let made_labels = super::index::label_starts(made_for)
+        .count()
+        .saturating_sub(1);
+    let used = made_labels + walk.literal_labels;
+    let max_labels = (COMPRESSION_TABLE.checked_sub(used)? + made_labels).min(127);
+    Some(Moves {
+        made_for: u8::try_from(made_for.len()).ok()?,
+        pointers: walk.pointers,
+        sensitive: walk.sensitive,
+        max_labels: u8::try_from(max_labels).ok()?,
+    })
+}
+
+/// Reading the names of a template's body.
 struct Walk<'m> {
     msg: &'m [u8],
     qend: usize,
     first_target: usize,
-    apex: &'m [u8],
+    base: &'m [u8],
     pointers: Vec<u16>,
     sensitive: Vec<u8>,
     literal_labels: usize,
@@ -544,15 +683,20 @@ struct Walk<'m> {
 }
 
 impl Walk<'_> {
-    /// Read the name at `at`: note its pointer and, if it is below the apex, its suffixes
-    /// below the apex. Returns where it ends.
+    /// Whether the name at `at` is a bare pointer to the question name.
+    fn owner_is_question(&self, at: usize) -> bool {
+        self.msg.get(at..at + 2) == Some(&(0xc000 | QNAME_AT as u16).to_be_bytes()[..])
+    }
+
+    /// Read the name at `at`: note its moving pointer and, if it is below the base, its
+    /// suffixes below the base. Returns where it ends.
     fn name(&mut self, at: usize) -> Option<usize> {
         let (full, _) = Name::parse(self.msg, at).ok()?;
         let low = LowerName::from_name(&full);
         let low = low.as_wire();
         for s in super::index::label_starts(low) {
             let suffix = low.get(s..)?;
-            if suffix.len() <= self.apex.len() || !suffix.ends_with(self.apex) {
+            if suffix.len() <= self.base.len() || !suffix.ends_with(self.base) {
                 break;
             }
             if !self.has_sensitive(suffix) {
