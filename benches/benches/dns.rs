@@ -1613,19 +1613,8 @@ fn misses(names: u32, server: &Server, smoke: bool) {
     }
     let (mut o1, mut o2, mut o3) = (out.clone(), out.clone(), out);
     let (o1, o2, o3) = (&mut o1, &mut o2, &mut o3);
-    let run = |queries: &[Vec<u8>], o: &mut Vec<u8>, cached: bool| {
-        queries.iter().fold(0u64, |acc, q| {
-            let r = if cached {
-                server.handle(black_box(q), Transport::Udp, o)
-            } else {
-                server.handle_uncached(black_box(q), Transport::Udp, o)
-            };
-            // The group compares contenders' results: count the answers (the bytes were
-            // checked above), and keep the output alive.
-            black_box(&o);
-            acc + u64::from(r.is_ok_and(|len| len > 0))
-        })
-    };
+    let run =
+        |queries: &[Vec<u8>], o: &mut Vec<u8>, cached: bool| answer_all(server, queries, o, cached);
     let mut g = Group::new(&title, n);
     smoke_budget(&mut g, smoke);
     g.add("unistack Server::handle, hits (reference)", || {
@@ -1637,6 +1626,21 @@ fn misses(names: u32, server: &Server, smoke: bool) {
     if names <= 100_000 {
         wildcard_misses(names, n, &hits, server, smoke);
     }
+}
+
+/// Answer every query (through the templates when `cached`), counting the answers: the
+/// group compares contenders' results (the bytes were checked before), and the output is
+/// kept alive.
+fn answer_all(server: &Server, queries: &[Vec<u8>], out: &mut [u8], cached: bool) -> u64 {
+    queries.iter().fold(0u64, |acc, q| {
+        let r = if cached {
+            server.handle(black_box(q), Transport::Udp, out)
+        } else {
+            server.handle_uncached(black_box(q), Transport::Udp, out)
+        };
+        black_box(&out);
+        acc + u64::from(r.is_ok_and(|len| len > 0))
+    })
 }
 
 /// The same zone with a wildcard added (`*.wild`), queried for names it synthesises and for
@@ -1696,17 +1700,7 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
         }
     }
     let (mut o1, mut o2, mut o3, mut o4) = (out.clone(), out.clone(), out.clone(), out);
-    let run = |s: &Server, queries: &[Vec<u8>], o: &mut Vec<u8>, cached: bool| {
-        queries.iter().fold(0u64, |acc, q| {
-            let r = if cached {
-                s.handle(black_box(q), Transport::Udp, o)
-            } else {
-                s.handle_uncached(black_box(q), Transport::Udp, o)
-            };
-            black_box(&o);
-            acc + u64::from(r.is_ok_and(|len| len > 0))
-        })
-    };
+    let run = answer_all;
     let mut g = Group::new(&title, n);
     smoke_budget(&mut g, smoke);
     g.add("unistack Server::handle, hits (reference)", || {

@@ -276,6 +276,32 @@ fn negative_answers() {
     );
 }
 
+/// Names below `base`: 1 to `max_labels` labels of each width, in mixed case, as long as
+/// they fit in 255 octets.
+fn names_under(base: &str, max_labels: usize, widths: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    for labels in 1..=max_labels {
+        for &width in widths {
+            let mut name = String::new();
+            for i in 0..labels {
+                let c = (b'a' + ((i * 7 + width) % 26) as u8) as char;
+                let label: String = std::iter::repeat_n(c, width).collect();
+                name.push_str(&if i % 2 == 0 {
+                    label.to_uppercase()
+                } else {
+                    label
+                });
+                name.push('.');
+            }
+            name.push_str(base);
+            if name.len() + 2 <= 255 {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 /// The NXDOMAIN template, made once for a name one label below the apex, moved to names of
 /// every length and label count (its pointers shift with the question), in both a zone
 /// where every miss is an NXDOMAIN and one with wildcards and delegations (where the
@@ -299,31 +325,12 @@ fn nxdomain_template_moves_to_every_name_length() {
         (&flat, "example.org", soa_flat),
         (&plain(), "example.com", soa_plain),
     ] {
-        // 1 to 120 labels of 1 to 9 octets, as long as the name fits in 255.
-        for labels in 1..=120usize {
-            for width in [1usize, 3, 9] {
-                let mut name = String::new();
-                for i in 0..labels {
-                    let c = (b'a' + ((i + width) % 26) as u8) as char;
-                    let label: String = std::iter::repeat_n(c, width).collect();
-                    name.push_str(&if i % 2 == 0 {
-                        label.to_uppercase()
-                    } else {
-                        label
-                    });
-                    name.push('.');
-                }
-                name.push_str("nx.");
-                name.push_str(apex);
-                if name.len() + 2 > 255 {
-                    continue;
-                }
-                for edns in [None, Some((512, false)), Some((1232, true))] {
-                    let r = show(&ask(s, &query(&name, RecordType::A, edns)));
-                    assert_eq!(r[0], "NXDOMAIN aa rd", "{name}");
-                    assert_eq!(r[1], soa, "{name}");
-                    asked += 1;
-                }
+        for name in names_under(&format!("nx.{apex}"), 120, &[1, 3, 9]) {
+            for edns in [None, Some((512, false)), Some((1232, true))] {
+                let r = show(&ask(s, &query(&name, RecordType::A, edns)));
+                assert_eq!(r[0], "NXDOMAIN aa rd", "{name}");
+                assert_eq!(r[1], soa, "{name}");
+                asked += 1;
             }
         }
         // Names the template must leave to the on-the-fly path, answered the same.
@@ -412,29 +419,11 @@ fn wildcard_templates_move_to_every_name_they_match() {
         ("loop", RecordType::A),
         ("deep.er", RecordType::A),
     ] {
-        for labels in 1..=60usize {
-            for width in [1usize, 7] {
-                let mut name = String::new();
-                for i in 0..labels {
-                    let c = (b'a' + ((i * 7 + width) % 26) as u8) as char;
-                    let label: String = std::iter::repeat_n(c, width).collect();
-                    name.push_str(&if i % 3 == 0 {
-                        label.to_uppercase()
-                    } else {
-                        label
-                    });
-                    name.push('.');
-                }
-                name.push_str(domain);
-                name.push_str(".example.org");
-                if name.len() + 2 > 255 {
-                    continue;
-                }
-                for edns in [None, Some((1232, false)), Some((1232, true))] {
-                    let r = show(&ask(&s, &query(&name, t, edns)));
-                    assert_eq!(r[0], "NOERROR aa rd", "{name} {t}");
-                    asked += 1;
-                }
+        for name in names_under(&format!("{domain}.example.org"), 60, &[1, 7]) {
+            for edns in [None, Some((1232, false)), Some((1232, true))] {
+                let r = show(&ask(&s, &query(&name, t, edns)));
+                assert_eq!(r[0], "NOERROR aa rd", "{name} {t}");
+                asked += 1;
             }
         }
     }
