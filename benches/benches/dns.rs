@@ -1643,15 +1643,18 @@ fn answer_all(server: &Server, queries: &[Vec<u8>], out: &mut [u8], cached: bool
     })
 }
 
-/// The same zone with a wildcard added (`*.wild`), queried for names it synthesises and for
-/// names that do not exist (which now need a closest-encloser walk), beside hits of the zone
-/// without it; unistack only, as for NXDOMAIN.
+/// The same zone with a wildcard (`*.wild`) and a delegation (`deleg`) added, queried for
+/// names the wildcard synthesises, names below the cut (referrals) and names that do not
+/// exist (which now need a closest-encloser walk), beside hits of the zone without them;
+/// unistack only, as for NXDOMAIN.
 fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke: bool) {
     let title = format!(
-        "engine: {names} names, wildcard and NXDOMAIN in a zone with a wildcard (unistack only)"
+        "engine: {names} names, wildcard, referral and NXDOMAIN in a zone with a wildcard and a cut (unistack only)"
     );
     let mut text = zone_text(names);
-    text.push_str("*.wild A 192.0.2.99\n*.wild AAAA 2001:db8::99\n");
+    text.push_str(
+        "*.wild A 192.0.2.99\n*.wild AAAA 2001:db8::99\ndeleg NS ns.deleg\nns.deleg A 192.0.2.98\n",
+    );
     let mut server = Server::new(ServerConfig::default());
     server
         .add_zone(Zone::parse(ORIGIN, &text).expect("zone parses"))
@@ -1686,7 +1689,27 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
             query(rng.next_u64() as u16, &host_name(host), RecordType::A)
         })
         .collect();
+    let below_cut: Vec<Vec<u8>> = (0..n)
+        .map(|_| {
+            let host = rng.below(1 << 20);
+            query(
+                rng.next_u64() as u16,
+                &format!("site-{host}.deleg.{ORIGIN}"),
+                RecordType::A,
+            )
+        })
+        .collect();
     let mut out = vec![0u8; 4096];
+    for q in &below_cut {
+        let len = server
+            .handle(q, Transport::Udp, &mut out)
+            .expect("answered");
+        let m = Message::new(&out[..len]).expect("parses");
+        assert!(
+            !m.header().aa() && m.count(Section::Authority) == 1,
+            "{title}: a referral"
+        );
+    }
     for (set, rcode, section) in [
         (&wild, Rcode::NoError, Section::Answer),
         (&nx, Rcode::NxDomain, Section::Authority),
@@ -1699,7 +1722,8 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
             assert_eq!((m.rcode(), m.count(section)), (rcode, 1), "{title}");
         }
     }
-    let (mut o1, mut o2, mut o3, mut o4) = (out.clone(), out.clone(), out.clone(), out);
+    let (mut o1, mut o2, mut o3, mut o4) = (out.clone(), out.clone(), out.clone(), out.clone());
+    let (mut o5, mut o6) = (out.clone(), out);
     let run = answer_all;
     let mut g = Group::new(&title, n);
     smoke_budget(&mut g, smoke);
@@ -1714,6 +1738,12 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
     });
     g.add("unistack Server::handle, NXDOMAIN beside it", || {
         run(&server, &nx, &mut o4, true)
+    });
+    g.add("unistack Server::handle, referral below a cut", || {
+        run(&server, &below_cut, &mut o5, true)
+    });
+    g.add("unistack handle_uncached, referral below a cut", || {
+        run(&server, &below_cut, &mut o6, false)
     });
     g.run();
 }

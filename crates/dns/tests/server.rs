@@ -338,6 +338,9 @@ fn nxdomain_template_moves_to_every_name_length() {
             format!("x.ns1.{apex}"),
             format!("a.b.HOSTMASTER.mail.{apex}"),
             format!("x.mail.{apex}"),
+            // The SOA's RNAME itself (found by the fuzzer): the question is the target.
+            format!("HostMaster.mail.{apex}"),
+            format!("hostmaster.{apex}"),
         ] {
             ask(s, &query(&name, RecordType::A, None));
             ask(s, &query(&name, RecordType::Mx, Some((1232, false))));
@@ -429,7 +432,11 @@ fn wildcard_templates_move_to_every_name_they_match() {
     }
     // Under `x.s`, the CNAME target: the target points at the question's copy of it (and
     // so prints in the question's case).
-    for name in ["a.x.s.example.org", "b.a.X.S.example.org"] {
+    for name in [
+        "x.s.example.org",
+        "a.x.s.example.org",
+        "b.a.X.S.example.org",
+    ] {
         let r = show(&ask(&s, &query(name, RecordType::A, None)));
         assert_eq!(
             r[1].to_ascii_lowercase(),
@@ -446,6 +453,73 @@ fn wildcard_templates_move_to_every_name_they_match() {
         ["NOERROR aa rd", "AN Q.w.example.ORG. 60 IN A 192.0.2.3"]
     );
     assert!(asked > 1000, "{asked}");
+}
+
+/// Referrals below a delegation point come from the point's own referral template moved to
+/// the name asked: in-bailiwick and out-of-zone name servers, glue names asked themselves
+/// and names under them (left to the on-the-fly path, whose pointers would aim at the
+/// question), and a referral too big for 512 octets, cut in the additional section.
+#[test]
+fn referral_templates_move_to_every_name_below_a_cut() {
+    let mut zone = String::from(
+        "$TTL 60\n@ SOA ns1 hm 1 2 3 4 300\n NS ns1\nns1 A 192.0.2.1\n\
+         sub NS ns.sub\nns.sub A 192.0.2.2\nout NS ns.example.net.\ndeep.er NS ns1\n",
+    );
+    for i in 0..20 {
+        zone.push_str(&format!(
+            "big NS ns{i}.big\nns{i}.big A 192.0.2.{}\n",
+            100 + i
+        ));
+    }
+    let mut s = Server::new(ServerConfig::default());
+    s.add_zone(Zone::parse("example.org", &zone).unwrap())
+        .unwrap();
+    let mut asked = 0;
+    for cut in ["sub", "out", "deep.er", "big"] {
+        let base = format!("{cut}.example.org");
+        for name in names_under(&base, 60, &[1, 5]) {
+            for (t, edns) in [
+                (RecordType::A, None),
+                (RecordType::Mx, Some((1232, false))),
+                (RecordType::Ds, Some((4096, true))),
+                // Cut in the additional section, with our OPT record after the cut.
+                (RecordType::A, Some((512, false))),
+            ] {
+                let r = show(&ask(&s, &query(&name, t, edns)));
+                assert!(
+                    r[0] == "NOERROR rd" || r[0] == "NOERROR tc rd",
+                    "{name}: {r:?}"
+                );
+                // Cut whole (TC) when even the NS RRset does not fit after a long name.
+                assert!(
+                    r[0].contains(" tc ") || r[1].starts_with(&format!("NS {base}. 60 IN NS ")),
+                    "{name}: {r:?}"
+                );
+                asked += 1;
+            }
+        }
+    }
+    // Glue names, and names under them.
+    for name in [
+        "ns.sub.example.org",
+        "x.NS.sub.example.org",
+        "ns7.big.example.org",
+        "a.b.ns7.BIG.example.org",
+    ] {
+        for edns in [None, Some((1232, false))] {
+            let r = show(&ask(&s, &query(name, RecordType::A, edns)));
+            assert!(r[1].contains(" IN NS "), "{name}: {r:?}");
+        }
+    }
+    // Without EDNS the big referral keeps the NS RRset and drops glue, with TC (RFC 9471).
+    let r = ask(&s, &query("www.big.example.org", RecordType::A, None));
+    let m = Message::new(&r).unwrap();
+    assert!(
+        m.header().tc() && m.header().nscount() == 20,
+        "{}",
+        show(&r).join("\n")
+    );
+    assert!(asked > 500, "{asked}");
 }
 
 #[test]

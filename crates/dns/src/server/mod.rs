@@ -75,26 +75,27 @@
 //! end of a CNAME chain).
 //!
 //! Templates made for one name also serve names of other lengths, *moved*: each zone's
-//! NXDOMAIN (the SOA in authority), made for a name one label below the apex, and each
-//! wildcard's templates, made for `*.<closest encloser>`. In both, every compression pointer
-//! of the body aims at the shared base (the apex, the closest encloser) in the question or
-//! later, so each moves by the difference of the name lengths, and a wildcard's synthesised
-//! owners point at the whole question and stay. A name missing from the table takes them
-//! when its closest encloser is not at or below a delegation (in a zone without wildcards
-//! or delegations and with every name in the table, with no lookup at all), without DO or
-//! in a zone without DNSSEC material (proofs are per name), unless the on-the-fly builder
-//! would compress differently: when the question ends in a name the body writes below the
-//! base (its copy in the question would be the target), when a pointer would aim at the
-//! made-up first label or at the question from a record that is not the wildcard's own, or
-//! when the question has so many labels that the builder's 64-entry compression table
-//! would fill. NXDOMAIN then costs 1.5-1.8x a hit and a wildcard answer 2.4-2.9x, instead
-//! of 7-9x.
+//! NXDOMAIN (the SOA in authority), made for a name one label below the apex; each
+//! wildcard's templates, made for `*.<closest encloser>`; and each delegation point's
+//! referral, made for the point's own name. In all three, every compression pointer of the
+//! body aims at the shared base (the apex, the closest encloser, the cut) in the question
+//! or later, so each moves by the difference of the name lengths, and a wildcard's
+//! synthesised owners point at the whole question and stay. A name missing from the table
+//! (or below a cut, whose names have no templates of their own) takes them without DO or
+//! in a zone without DNSSEC material (proofs are per name); in a zone without wildcards or
+//! delegations and with every name in the table, with no lookup at all, else after a walk
+//! to the closest encloser. They are not used where the on-the-fly builder would compress
+//! differently: a question that ends in (or is) a name the body writes below the base (its
+//! copy in the question would be the target), a pointer that would aim at the made-up first
+//! label or at the question from a record that is not the wildcard's own, or a question with
+//! so many labels that the builder's 64-entry compression table would fill. NXDOMAIN then
+//! costs 1.5-1.8x a hit, and a wildcard answer or a referral 2-3x, instead of 7-9x.
 //!
-//! Referrals for names below a delegation point, DNSSEC negative answers and wildcard
-//! expansions with DO, and whatever a template cannot be moved to, are answered on the fly
-//! through the same code ([`Server::handle_uncached`] does that for every query; tests
-//! compare both byte for byte, for every name of the test zones, a name below each, and
-//! types 0 to 300, and for NXDOMAIN and wildcard names of every length and label count).
+//! DNSSEC negative answers, wildcard expansions and referrals with DO, and whatever a
+//! template cannot be moved to, are answered on the fly through the same code
+//! ([`Server::handle_uncached`] does that for every query; tests compare both byte for
+//! byte, for every name of the test zones, a name below each, and types 0 to 300, and for
+//! NXDOMAIN, wildcard and referral names of every length and label count).
 
 //! # Layout and the hot path
 //! - One pass over the query: the header, the question name (literal names only; it is
@@ -219,7 +220,9 @@ struct ServedZone {
     /// The zone's NXDOMAIN, precompiled.
     negative: Option<store::Negative>,
     /// How the templates of its wildcards move to the names they match.
-    wild: Vec<(u32, store::Moves)>,
+    wild: store::MovedList,
+    /// How the referrals of its delegation points move to the names below them.
+    cuts: store::MovedList,
 }
 
 impl ServedZone {
@@ -424,6 +427,7 @@ impl Server {
             entries,
             negative,
             wild,
+            cuts,
         } = store::compile(&index, zi, &mut self.arena);
         self.arena.shrink_to_fit();
         self.zones.push(ServedZone {
@@ -432,6 +436,7 @@ impl Server {
             base,
             negative,
             wild,
+            cuts,
         });
         let zones = &self.zones;
         self.apexes.insert_unique(hash_name(apex), zi, |&i| {
@@ -649,10 +654,11 @@ impl Server {
         self.respond(p, low.as_wire(), transport, out, true)
     }
 
-    /// A name missing from the table, without DO or in a zone without DNSSEC material: the
-    /// template of the wildcard its closest encloser offers, or the zone's NXDOMAIN when it
-    /// offers none, moved to the question (see [`store::Moves`]); `None` to answer on the
-    /// fly (below a delegation, a template that does not move to this name, ...).
+    /// A name missing from the table or without a template, without DO or in a zone without
+    /// DNSSEC material: below a delegation point its referral, else the template of the
+    /// wildcard its closest encloser offers, or the zone's NXDOMAIN when it offers none, moved
+    /// to the question (see [`store::Moves`]); `None` to answer on the fly (a name that
+    /// exists, a template that does not move to this name, ...).
     fn miss(
         &self,
         p: &Parsed<'_>,
@@ -660,7 +666,7 @@ impl Server {
         transport: Transport,
         out: &mut [u8],
     ) -> Option<usize> {
-        let zone = self.zone_of_miss(low, p.qtype, p.qclass)?;
+        let (zi, zone) = self.zone_of_miss(low, p.qtype, p.qclass)?;
         let neg = zone.negative.as_ref();
         if p.edns.is_some_and(|e| e.dnssec_ok) && zone.index.signed {
             return None;
@@ -669,26 +675,29 @@ impl Server {
             let labels = label_starts(low).count().saturating_sub(1);
             let (ce, ce_labels) = zone.index.closest_encloser(low);
             let ce_node = zone.index.node(ce)?;
-            if ce_labels >= labels || ce_node.delegated().is_some() {
+            let exact = ce_labels >= labels;
+            if let Some(cut) = ce_node.delegated() {
+                // Below a delegation point: its referral (the point itself has its own).
+                if exact && ce == cut {
+                    return None;
+                }
+                let entry = self.entry_in(zi, zone.index.name_wire(zone.index.node(cut)?))?;
+                let t = store::fallback_template(&self.arena, entry);
+                let i = zone.cuts.binary_search_by_key(&t, |(o, _)| *o).ok()?;
+                let (_, moves) = zone.cuts.get(i)?;
+                let t = store::template_at(&self.arena, zone.base, t)?;
+                return self.apply_moved(&t, moves, p, low, transport, out);
+            }
+            if exact {
                 return None;
             }
-            // The wildcard `*.<closest encloser>`, through the server's table.
-            let mut wild = LowerName::new();
-            let ce_wire = zone.index.name_wire(ce_node);
-            let w = wild.buf_mut();
-            w.get_mut(2..2 + ce_wire.len())?.copy_from_slice(ce_wire);
-            w[0] = 1;
-            w[1] = b'*';
-            wild.set_len(2 + ce_wire.len());
-            let wild = wild.as_wire();
-            let arena = &self.arena;
-            if let Some(entry) = self.names.find(hash_name(wild), |off| {
-                store::entry_key(arena, off as usize) == wild
-            }) {
-                let t = store::find_template(arena, entry as usize, p.qtype, false);
+            // The wildcard `*.<closest encloser>`, if any, answers.
+            if let Some(w) = zone.index.wildcard_child(ce) {
+                let entry = self.entry_in(zi, zone.index.name_wire(zone.index.node(w)?))?;
+                let t = store::find_template(&self.arena, entry, p.qtype, false);
                 let i = zone.wild.binary_search_by_key(&t, |(o, _)| *o).ok()?;
                 let (_, moves) = zone.wild.get(i)?;
-                let t = store::template_at(arena, zone.base, t)?;
+                let t = store::template_at(&self.arena, zone.base, t)?;
                 return self.apply_moved(&t, moves, p, low, transport, out);
             }
         }
@@ -957,24 +966,33 @@ impl Server {
     /// few zones, by comparing their apexes with the end of the name instead of hashing each
     /// of its suffixes.
     #[inline]
-    fn zone_of_miss(&self, low: &[u8], qtype: u16, qclass: u16) -> Option<&ServedZone> {
+    fn zone_of_miss(&self, low: &[u8], qtype: u16, qclass: u16) -> Option<(u32, &ServedZone)> {
         if self.zones.len() > FEW_ZONES {
             let qtype = RecordType::from_raw(qtype);
             let zi = self.find_zone(low, qtype, Class::from_raw(qclass))?;
-            return self.zones.get(zi as usize);
+            return Some((zi, self.zones.get(zi as usize)?));
         }
-        let mut best: Option<&ServedZone> = None;
-        for z in &self.zones {
+        let mut best: Option<(u32, &ServedZone)> = None;
+        for (i, z) in self.zones.iter().enumerate() {
             let apex = z.apex_wire();
             if low.len() > apex.len()
                 && low.ends_with(apex)
-                && best.is_none_or(|b| b.apex_wire().len() < apex.len())
+                && best.is_none_or(|(_, b)| b.apex_wire().len() < apex.len())
                 && label_starts(low).any(|s| s + apex.len() == low.len())
             {
-                best = Some(z);
+                best = Some((i as u32, z));
             }
         }
-        best.filter(|z| z.class == qclass)
+        best.filter(|(_, z)| z.class == qclass)
+    }
+
+    /// The entry of the lower-cased `name` in the table, if zone `zi` answers for it.
+    fn entry_in(&self, zi: u32, name: &[u8]) -> Option<usize> {
+        let arena = &self.arena;
+        let entry = self.names.find(hash_name(name), |off| {
+            store::entry_key(arena, off as usize) == name
+        })? as usize;
+        (store::entry_head(arena, entry)?.zone() == zi).then_some(entry)
     }
 
     /// The zone for a lower-cased name: the longest apex suffix, of the right class.

@@ -162,6 +162,26 @@ pub(crate) fn find_template(arena: &[u8], entry: usize, qtype: u16, dnssec: bool
     }
 }
 
+/// The fallback template (for types without their own) of the entry at `entry`, without
+/// DO: at a delegation point, the referral.
+#[inline]
+pub(crate) fn fallback_template(arena: &[u8], entry: usize) -> u32 {
+    let Some(Ok(head)) = arena
+        .get(entry..entry + EntryHead::SIZE)
+        .map(EntryHeadView::new_checked)
+    else {
+        return NONE;
+    };
+    let at = entry
+        + EntryHead::SIZE
+        + usize::from(head.key_len())
+        + usize::from(head.types()) * DirEntry::SIZE;
+    arena
+        .get(at..at + DirEntry::SIZE)
+        .and_then(|d| DirEntryView::new_checked(d).ok())
+        .map_or(NONE, |d| d.plain())
+}
+
 /// A template read back: what [`apply`](super::apply) needs.
 pub(crate) struct TemplateRef<'a> {
     pub head: TemplateHeadView<&'a [u8]>,
@@ -362,11 +382,12 @@ pub(crate) fn compile(z: &ZoneIndex, zone: u32, arena: &mut Vec<u8>) -> Compiled
         }
     }
     let negative = negative(z, &entries, arena, &mut interner, &mut buf, &mut scratch);
-    let wild = wildcards(z, &entries, arena, base);
+    let (wild, cuts) = moved(z, &entries, arena, base);
     Compiled {
         entries,
         negative,
         wild,
+        cuts,
     }
 }
 
@@ -376,10 +397,15 @@ pub(crate) struct Compiled {
     pub entries: Vec<u64>,
     /// The zone's NXDOMAIN, when it can be precompiled.
     pub negative: Option<Negative>,
-    /// How each template of a wildcard moves to a name it matches, by template offset
-    /// (sorted); templates missing here are answered on the fly.
-    pub wild: Vec<(u32, Moves)>,
+    /// How each template of a wildcard moves to a name it matches; templates missing here
+    /// are answered on the fly.
+    pub wild: MovedList,
+    /// How each delegation point's referral moves to a name below it, the same way.
+    pub cuts: MovedList,
 }
+
+/// Templates and how each moves, by template offset (sorted).
+pub(crate) type MovedList = Vec<(u32, Moves)>;
 
 /// The builder's compression table: labels past it are not compression targets.
 const COMPRESSION_TABLE: usize = 64;
@@ -433,7 +459,7 @@ impl Moves {
             let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
                 return true;
             };
-            if name.len() > s.len() && name.ends_with(s) {
+            if name.ends_with(s) {
                 return true;
             }
             rest = next;
@@ -528,19 +554,20 @@ fn negative(
     })
 }
 
-/// The moves of every template of the zone's wildcards (those not at or below a cut), for
-/// queries without DO (see [`Moves`]), sorted by template offset.
-fn wildcards(z: &ZoneIndex, entries: &[u64], arena: &[u8], base: usize) -> Vec<(u32, Moves)> {
-    let mut out: Vec<(u32, Moves)> = Vec::new();
+/// The moves (see [`Moves`]), for queries without DO, of every template of the zone's
+/// wildcards that are not at or below a cut (made for `*.<closest encloser>`, moved to the
+/// names they match), and of the referral of each delegation point (made for the cut's own
+/// name, moved to the names below it); each list sorted by template offset.
+fn moved(z: &ZoneIndex, entries: &[u64], arena: &[u8], base: usize) -> (MovedList, MovedList) {
+    let (mut wild, mut cuts) = (Vec::new(), Vec::new());
     for (id, &entry) in entries.iter().enumerate() {
         let Some(node) = z.node(id as u32) else {
             continue;
         };
         let wire = z.name_wire(node);
-        let Some(ce) = wire.strip_prefix(&[1, b'*']) else {
-            continue;
-        };
-        if entry == NO_ENTRY || node.delegated().is_some() {
+        let cut = node.delegated() == Some(id as u32);
+        let star = wire.strip_prefix(&[1, b'*']);
+        if entry == NO_ENTRY || !(cut || star.is_some() && node.delegated().is_none()) {
             continue;
         }
         let Some(Ok(head)) = arena
@@ -554,14 +581,13 @@ fn wildcards(z: &ZoneIndex, entries: &[u64], arena: &[u8], base: usize) -> Vec<(
         let Some(dir) = arena.get(dir..dir + n * DirEntry::SIZE) else {
             continue;
         };
-        for d in dir.chunks_exact(DirEntry::SIZE) {
+        // A cut's referral is its fallback, the last entry (its own type is DS).
+        let skip = if cut { n - 1 } else { 0 };
+        for d in dir.chunks_exact(DirEntry::SIZE).skip(skip) {
             let Ok(d) = DirEntryView::new_checked(d) else {
                 continue;
             };
             let off = d.plain();
-            if off == NONE || out.iter().any(|(o, _)| *o == off) {
-                continue;
-            }
             let Some(t) = template_at(arena, base, off) else {
                 continue;
             };
@@ -570,21 +596,30 @@ fn wildcards(z: &ZoneIndex, entries: &[u64], arena: &[u8], base: usize) -> Vec<(
             let Some(bytes) = arena.get(start..end) else {
                 continue;
             };
-            if let Some(m) = moves(wire, ce, bytes, true) {
-                out.push((off, m));
+            let (list, m) = match star {
+                Some(ce) if !cut => (&mut wild, moves(wire, ce, bytes, true)),
+                _ => (&mut cuts, moves(wire, wire, bytes, false)),
+            };
+            if let Some(m) = m {
+                list.push((off, m));
             }
         }
     }
-    out.sort_unstable_by_key(|(o, _)| *o);
-    out
+    for list in [&mut wild, &mut cuts] {
+        list.sort_unstable_by_key(|(o, _)| *o);
+        // A template shared by names of one shape moves the same for each.
+        list.dedup_by_key(|(o, _)| *o);
+    }
+    (wild, cuts)
 }
 
 /// The moves of `template` (head, cuts and body, as stored), made for the lower-cased
-/// question name `made_for`: one label, then `base`. `synth`: owners pointing at the whole
-/// question are the question's own name (a wildcard's synthesised owners), allowed in the
-/// answer's leading records; otherwise nothing may point there. `None` when the body has a
-/// pointer into the first label, the question's labels and the body's fill the compression
-/// table, or a pointer could leave the 14-bit range.
+/// question name `made_for`: `base`, or one label then `base`. With the extra label,
+/// `synth`: owners pointing at the whole question are the question's own name (a
+/// wildcard's synthesised owners), allowed in the answer's leading records; otherwise
+/// nothing may point there. `None` when the body has a pointer into the first label, the
+/// question's labels and the body's fill the compression table, or a pointer could leave the
+/// 14-bit range.
 fn moves(made_for: &[u8], base: &[u8], template: &[u8], synth: bool) -> Option<Moves> {
     let head = TemplateHeadView::new_checked(template.get(..TemplateHead::SIZE)?).ok()?;
     let body_at = TemplateHead::SIZE + usize::from(head.cuts()) * CutRec::SIZE;
@@ -612,7 +647,8 @@ fn moves(made_for: &[u8], base: &[u8], template: &[u8], synth: bool) -> Option<M
     // Leading answer records may have the question as owner (synthesised).
     let mut synth_run = synth;
     for i in 0..records {
-        let owner_whole = walk.owner_is_question(pos);
+        // With no label before the base, the whole question is the base: it moves.
+        let owner_whole = first_label > 0 && walk.owner_is_question(pos);
         if owner_whole {
             if !(synth_run && i < usize::from(head.answers())) {
                 return None;
