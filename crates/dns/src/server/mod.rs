@@ -975,6 +975,11 @@ impl Server {
         let mut best: Option<(u32, &ServedZone)> = None;
         for (i, z) in self.zones.iter().enumerate() {
             let apex = z.apex_wire();
+            // A zone's apex missing from the table (its entry could not be made): its zone
+            // is not one whose apex is shorter, so leave it to `find_zone`.
+            if low == apex {
+                return None;
+            }
             if low.len() > apex.len()
                 && low.ends_with(apex)
                 && best.is_none_or(|(_, b)| b.apex_wire().len() < apex.len())
