@@ -156,12 +156,16 @@ struct Spec {
 }
 
 fn query_bytes(id: u16, host: u32, qtype: RecordType) -> Vec<u8> {
+    query_for(id, &host_name(host), qtype)
+}
+
+/// A query (RD, EDNS) for any name.
+fn query_for(id: u16, name: &str, qtype: RecordType) -> Vec<u8> {
     let mut buf = [0u8; 512];
     let mut b = MessageBuilder::new(&mut buf).expect("room");
     b.header_mut().set_id(id);
     b.header_mut().set_rd(true);
-    b.push_question(host_name(host).as_str(), qtype, Class::In)
-        .expect("question");
+    b.push_question(name, qtype, Class::In).expect("question");
     b.set_edns(&Edns::new(EDNS_SIZE)).expect("opt");
     b.finish().to_vec()
 }
@@ -1660,14 +1664,6 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
         .add_zone(Zone::parse(ORIGIN, &text).expect("zone parses"))
         .expect("zone added");
     let mut rng = Rng::new(0x7769_6c64);
-    let query = |id: u16, name: &str, qtype: RecordType| {
-        let mut buf = [0u8; 512];
-        let mut b = MessageBuilder::new(&mut buf).expect("room");
-        b.header_mut().set_id(id);
-        b.push_question(name, qtype, Class::In).expect("question");
-        b.set_edns(&Edns::new(EDNS_SIZE)).expect("opt");
-        b.finish().to_vec()
-    };
     let wild: Vec<Vec<u8>> = (0..n)
         .map(|_| {
             let host = rng.below(1 << 20);
@@ -1676,7 +1672,7 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
             } else {
                 RecordType::Aaaa
             };
-            query(
+            query_for(
                 rng.next_u64() as u16,
                 &format!("user-{host}.wild.{ORIGIN}"),
                 qtype,
@@ -1686,13 +1682,13 @@ fn wildcard_misses(names: u32, n: usize, hits: &[Vec<u8>], plain: &Server, smoke
     let nx: Vec<Vec<u8>> = (0..n)
         .map(|_| {
             let host = names + rng.below(1 << 20) as u32;
-            query(rng.next_u64() as u16, &host_name(host), RecordType::A)
+            query_for(rng.next_u64() as u16, &host_name(host), RecordType::A)
         })
         .collect();
     let below_cut: Vec<Vec<u8>> = (0..n)
         .map(|_| {
             let host = rng.below(1 << 20);
-            query(
+            query_for(
                 rng.next_u64() as u16,
                 &format!("site-{host}.deleg.{ORIGIN}"),
                 RecordType::A,
