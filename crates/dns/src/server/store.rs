@@ -454,17 +454,7 @@ impl Moves {
     /// Whether the lower-cased `name` ends in one of the body's names below the base.
     #[inline]
     fn sensitive_to(&self, name: &[u8]) -> bool {
-        let mut rest = &self.sensitive[..];
-        while let Some((&len, tail)) = rest.split_first() {
-            let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
-                return true;
-            };
-            if name.ends_with(s) {
-                return true;
-            }
-            rest = next;
-        }
-        false
+        length_prefixed(&self.sensitive).any(|s| name.ends_with(s))
     }
 
     /// Move the pointers of a body copied (from its start) into `body`, for a question name
@@ -482,6 +472,17 @@ impl Moves {
             ptr.copy_from_slice(&(0xc000 | target as u16).to_be_bytes());
         }
     }
+}
+
+/// The entries of a list of byte strings each written after its length in one octet (as
+/// [`Moves::sensitive`] is).
+fn length_prefixed(mut list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    core::iter::from_fn(move || {
+        let (&len, tail) = list.split_first()?;
+        let (entry, rest) = tail.split_at_checked(usize::from(len))?;
+        list = rest;
+        Some(entry)
+    })
 }
 
 /// A zone's NXDOMAIN (without DNSSEC proofs, so for queries without DO or zones without
@@ -764,17 +765,7 @@ impl Walk<'_> {
     }
 
     fn has_sensitive(&self, name: &[u8]) -> bool {
-        let mut rest = &self.sensitive[..];
-        while let Some((&len, tail)) = rest.split_first() {
-            let Some((s, next)) = tail.split_at_checked(usize::from(len)) else {
-                return false;
-            };
-            if s == name {
-                return true;
-            }
-            rest = next;
-        }
-        false
+        length_prefixed(&self.sensitive).any(|s| s == name)
     }
 }
 
