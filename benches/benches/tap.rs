@@ -10,7 +10,8 @@
 //! with `ip netns exec`); the Linux peer times each transfer from its first byte to the
 //! stream's end and checks the bytes. `cargo bench -p unistack-benches --bench tap` moves
 //! `UNISTACK_TAP_MIB` (default 128) MiB per transfer, `UNISTACK_TAP_ROUNDS` (default 5)
-//! rounds, contenders interleaved; `cargo test --benches` runs one 2 MiB round (the smoke
+//! rounds, contenders interleaved (`UNISTACK_TAP_ONLY=uo,uv,up,sm,veth` picks some;
+//! `UNISTACK_TAP_LOSS_MIB=0` skips the lossy half); `cargo test --benches` runs one 2 MiB round (the smoke
 //! run) and prints SKIPPED without root or the tools.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -40,18 +41,66 @@ fn env(name: &str) -> String {
 
 /// The services both user-space stacks run: 9000 reads a stream to its end (then closes),
 /// 9001 sends `bytes` of the pattern (then closes). Linux's side checks and times.
-fn unistack_child(offload: bool, bytes: usize) {
+/// The TAP device as the stack sees it. `vouch`: receive through `TapDevice::receive_info`,
+/// so checksums Linux left partial are taken as verified (what the stack does); without it,
+/// through the trait's default, which completes and verifies them in software (two passes
+/// over each frame: the cost the contender beside it measures).
+struct Tap {
+    dev: unistack_stack::TapDevice,
+    vouch: bool,
+}
+
+impl unistack_stack::Device for Tap {
+    fn caps(&self) -> unistack_stack::DeviceCaps {
+        self.dev.caps()
+    }
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.dev.receive(now, f)
+    }
+    fn receive_info<R>(
+        &mut self,
+        now: Duration,
+        f: impl FnOnce(&mut [u8], unistack_stack::RxInfo) -> R,
+    ) -> Option<R> {
+        if self.vouch {
+            self.dev.receive_info(now, f)
+        } else {
+            self.dev
+                .receive(now, |frame| f(frame, unistack_stack::RxInfo::default()))
+        }
+    }
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        self.dev.transmit(now, len, f)
+    }
+    fn transmit_tso<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        tso: unistack_stack::Tso,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        self.dev.transmit_tso(now, len, tso, f)
+    }
+}
+
+fn unistack_child(offload: bool, vouch: bool, bytes: usize) {
     use unistack_ethif::MacAddress;
     use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
     use unistack_stack::{Interface, InterfaceConfig, TapDevice, TcpHandle};
     use unistack_tcp::{Config, RecvError, Socket};
 
-    let mut dev = if offload {
+    let dev = if offload {
         TapDevice::open_offload(TAP, 1500)
     } else {
         TapDevice::open(TAP, 1500)
     }
     .expect("open the TAP");
+    let mut dev = Tap { dev, vouch };
     let sock = || Socket::new(vec![0u8; BUF], vec![0u8; BUF], Config::default());
     let [a0, a1, a2, a3] = STACK_IP;
     let ip = Ipv4Address::new(a0, a1, a2, a3);
@@ -127,7 +176,7 @@ fn unistack_child(offload: bool, bytes: usize) {
             let wait = iface
                 .poll_at()
                 .map_or(Duration::from_millis(1), |t| t.saturating_sub(now));
-            dev.wait(wait.min(Duration::from_millis(1)));
+            dev.dev.wait(wait.min(Duration::from_millis(1)));
         }
     }
 }
@@ -432,7 +481,20 @@ fn veth_setup(bytes: usize) -> Setup {
 }
 
 /// Time one transfer; `None` if it failed or took longer than `limit`.
-fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<Duration> {
+/// Nanoseconds process `pid` has run on a CPU, all its threads (`/proc/PID/task/*/schedstat`).
+fn cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// One transfer: its time (Linux's side times it), and the CPU time the setup's long-lived
+/// child (the user-space stack, or for veth the Linux server process) spent meanwhile.
+fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<(Duration, u64)> {
+    let before = cpu_ns(s.child.id());
     let mut c = s.ns[s.peer_ns].spawn(
         "linux-peer",
         &[
@@ -463,7 +525,8 @@ fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<Dura
         .trim()
         .parse()
         .ok()?;
-    ok.then(|| Duration::from_nanos(ns))
+    let cpu = cpu_ns(s.child.id())?.checked_sub(before?)?;
+    ok.then(|| (Duration::from_nanos(ns), cpu))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -479,8 +542,9 @@ fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let bytes: usize = env("UNISTACK_TAP_BYTES").parse().expect("bytes");
         match role.as_str() {
-            "unistack-offload" => unistack_child(true, bytes),
-            "unistack-plain" => unistack_child(false, bytes),
+            "unistack-offload" => unistack_child(true, true, bytes),
+            "unistack-offload-verify" => unistack_child(true, false, bytes),
+            "unistack-plain" => unistack_child(false, true, bytes),
             "smoltcp" => smoltcp_child(bytes),
             "linux-server" => linux_server_child(bytes),
             "linux-peer" => linux_peer_child(
@@ -518,62 +582,92 @@ fn main() {
     // The source sends a fixed count per connection: the clean and lossy runs each get their
     // own setups.
     let limit = Duration::from_secs(if smoke { 60 } else { 300 });
+    // `UNISTACK_TAP_ONLY=uo,uv` runs only those contenders (tags below); a loss size of 0
+    // skips the lossy half.
+    let only = std::env::var("UNISTACK_TAP_ONLY").ok();
+    let wanted = |tag: &str| only.as_ref().is_none_or(|o| o.split(',').any(|t| t == tag));
     let mut report = Vec::new();
     for (title, size, loss) in [("clean", bytes, 0u32), ("1% loss both ways", loss_bytes, 1)] {
-        let setups = vec![
-            tap_setup(
-                "unistack, TAP with offloads (TSO both ways)",
+        if size == 0 {
+            continue;
+        }
+        let contenders: [(&str, &'static str, &str); 4] = [
+            (
                 "uo",
+                "unistack, TAP with offloads (TSO both ways)",
                 "unistack-offload",
-                size,
             ),
-            tap_setup("unistack, plain TAP", "up", "unistack-plain", size),
-            tap_setup("smoltcp 0.14, plain TAP", "sm", "smoltcp", size),
-            veth_setup(size),
+            (
+                "uv",
+                "unistack, offloads, checksums verified",
+                "unistack-offload-verify",
+            ),
+            ("up", "unistack, plain TAP", "unistack-plain"),
+            ("sm", "smoltcp 0.14, plain TAP", "smoltcp"),
         ];
+        let mut setups: Vec<(&str, Setup)> = contenders
+            .iter()
+            .filter(|(tag, ..)| wanted(tag))
+            .map(|&(tag, name, role)| (tag, tap_setup(name, tag, role, size)))
+            .collect();
+        if wanted("veth") {
+            setups.push(("veth", veth_setup(size)));
+        }
         if loss > 0 {
-            for s in &setups {
+            for (_, s) in &setups {
                 s.ns[s.peer_ns].loss(loss);
             }
         }
-        // results[setup][direction] = Gbit/s per round
+        // results[setup][direction] = (Gbit/s, CPU seconds per GiB) per round
         let mut results = vec![[Vec::new(), Vec::new()]; setups.len()];
         for r in 0..rounds {
             for k in 0..setups.len() {
                 let i = (k + r) % setups.len();
                 for (d, send) in [(0, true), (1, false)] {
-                    let g = transfer(&setups[i], send, size, limit)
-                        .map(|t| size as f64 * 8.0 / t.as_secs_f64() / 1e9);
-                    results[i][d].push(g.unwrap_or(0.0));
+                    let g = transfer(&setups[i].1, send, size, limit);
                     if g.is_none() {
-                        eprintln!("{}: a transfer failed or timed out", setups[i].name);
+                        eprintln!("{}: a transfer failed or timed out", setups[i].1.name);
                     }
+                    let (t, cpu) = g.unwrap_or((Duration::MAX, 0));
+                    let gbits = size as f64 * 8.0 / t.as_secs_f64() / 1e9;
+                    let cpu_per_gib = cpu as f64 / 1e9 * (1u64 << 30) as f64 / size as f64;
+                    results[i][d].push((gbits, cpu_per_gib));
                 }
             }
         }
         println!(
-            "\nTCP over TAP, {title}: {} MiB per transfer, {rounds} round(s), median Gbit/s",
+            "\nTCP over TAP, {title}: {} MiB per transfer, {rounds} round(s), median Gbit/s \
+             (and CPU seconds per GiB of the stack's process; for veth, of Linux's server)",
             size / MIB
         );
         println!(
-            "  {:<46} {:>14} {:>14}",
-            "contender", "Linux → stack", "stack → Linux"
+            "  {:<46} {:>14} {:>8} {:>14} {:>8}",
+            "contender", "Linux → stack", "CPU", "stack → Linux", "CPU"
         );
         let mut med = Vec::new();
-        for (s, r) in setups.iter().zip(results.iter_mut()) {
-            let (a, b) = (median(&mut r[0]), median(&mut r[1]));
-            println!("  {:<46} {a:>14.2} {b:>14.2}", s.name);
-            med.push((a, b));
+        for ((tag, s), r) in setups.iter().zip(results.iter()) {
+            let m = |d: usize, f: fn(&(f64, f64)) -> f64| {
+                median(&mut r[d].iter().map(f).collect::<Vec<_>>())
+            };
+            let (a, b) = (m(0, |x| x.0), m(1, |x| x.0));
+            let (ca, cb) = (m(0, |x| x.1), m(1, |x| x.1));
+            println!("  {:<46} {a:>14.2} {ca:>8.3} {b:>14.2} {cb:>8.3}", s.name);
+            med.push((*tag, a, b));
         }
-        for (label, i) in [("smoltcp", 2usize), ("Linux veth", 3)] {
-            println!(
-                "  unistack (offloads) / {label:<24} {:>13.2}x {:>13.2}x",
-                med[0].0 / med[i].0,
-                med[0].1 / med[i].1
-            );
+        let find = |tag: &str| med.iter().find(|m| m.0 == tag);
+        if let Some(us) = find("uo") {
+            for (label, tag) in [("smoltcp", "sm"), ("Linux veth", "veth")] {
+                if let Some(them) = find(tag) {
+                    println!(
+                        "  unistack (offloads) / {label:<24} {:>13.2}x {:>13.2}x",
+                        us.1 / them.1,
+                        us.2 / them.2
+                    );
+                }
+            }
         }
         report.push((title, med));
-        for s in &setups {
+        for (_, s) in &setups {
             s.ns[s.peer_ns].no_loss();
         }
     }
@@ -581,10 +675,10 @@ fn main() {
     if smoke {
         println!("(smoke run: 2 MiB, one round; the figures mean little)");
         for (title, med) in &report {
-            for (i, (a, b)) in med.iter().enumerate() {
+            for (tag, a, b) in med {
                 assert!(
                     *a > 0.0 && *b > 0.0,
-                    "{title}: contender {i} failed a transfer"
+                    "{title}: contender {tag} failed a transfer"
                 );
             }
         }

@@ -25,6 +25,19 @@ pub struct DeviceCaps {
     pub tso_max: usize,
 }
 
+/// What a device knows of a frame it lends, beyond its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RxInfo {
+    /// The device vouches for the frame's TCP or UDP checksum, so the stack need not verify
+    /// it: the device verified it, or the frame never crossed a wire (a TAP device's frame
+    /// sent by the host's own stack with the checksum left partial, which Linux itself treats
+    /// as verified: virtio's `NEEDS_CSUM` and `DATA_VALID`). The checksum field may then hold
+    /// only the pseudo-header sum. It says nothing of the IPv4 header checksum (always
+    /// verified, 20 bytes), of ICMP, or of a fragment (whose datagram's checksum covers
+    /// other frames).
+    pub l4_checksum_valid: bool,
+}
+
 /// How a device should cut an oversized TCP segment handed to [`Device::transmit_tso`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tso {
@@ -54,6 +67,18 @@ pub trait Device {
 
     /// Lend the next received frame to `f`; `None` when nothing is waiting.
     fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R>;
+
+    /// Like [`receive`](Self::receive), and say what the device knows of the frame
+    /// ([`RxInfo`]). The [`Interface`](crate::Interface) receives through this. The default
+    /// vouches for nothing, so a wrapper that does not override it (a recorder, a fault
+    /// injector) hands on frames whose checksums the stack verifies as usual.
+    fn receive_info<R>(
+        &mut self,
+        now: Duration,
+        f: impl FnOnce(&mut [u8], RxInfo) -> R,
+    ) -> Option<R> {
+        self.receive(now, |frame| f(frame, RxInfo::default()))
+    }
 
     /// Lend a transmit buffer of exactly `len` bytes to `f`, which fills it; the frame is sent
     /// when `f` returns. `None` when the device cannot take a frame now (nothing is sent).
@@ -321,11 +346,32 @@ impl<D: Device> FaultInjector<D> {
         ppm > 0 && self.rng % 1_000_000 < u64::from(ppm)
     }
 
+    /// Whether to corrupt the next received frame: the random bits that pick which bit.
+    fn corruption(&mut self) -> Option<u64> {
+        self.chance(self.faults.corrupt_ppm).then_some(self.rng)
+    }
+
+    fn count_corrupted<R>(&mut self, received: &Option<R>, bit: Option<u64>) {
+        if received.is_some() && bit.is_some() {
+            self.stats.corrupted += 1;
+        }
+    }
+
     fn send(&mut self, now: Duration, frame: &[u8]) {
         let _ = self
             .inner
             .transmit(now, frame.len(), |b| b.copy_from_slice(frame));
     }
+}
+
+/// Flip the bit of `frame` that `bit` picks, if any; whether one was flipped.
+fn flip(frame: &mut [u8], bit: Option<u64>) -> bool {
+    let Some(bit) = bit.filter(|_| !frame.is_empty()) else {
+        return false;
+    };
+    let i = (bit / 8) as usize % frame.len();
+    frame[i] ^= 1 << (bit % 8);
+    true
 }
 
 /// Transmit faults apply frame by frame as on a wire, so with any of them set the wrapper
@@ -358,18 +404,30 @@ impl<D: Device> Device for FaultInjector<D> {
     }
 
     fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        let corrupt = self.chance(self.faults.corrupt_ppm);
-        let bit = self.rng;
+        let bit = self.corruption();
         let r = self.inner.receive(now, |frame| {
-            if corrupt && !frame.is_empty() {
-                let i = (bit / 8) as usize % frame.len();
-                frame[i] ^= 1 << (bit % 8);
-            }
+            flip(frame, bit);
             f(frame)
         });
-        if r.is_some() && corrupt {
-            self.stats.corrupted += 1;
-        }
+        self.count_corrupted(&r, bit);
+        r
+    }
+
+    /// A corrupted frame loses the inner device's word for its checksum, so the stack
+    /// verifies it (and, where the checksum was left partial, drops it).
+    fn receive_info<R>(
+        &mut self,
+        now: Duration,
+        f: impl FnOnce(&mut [u8], RxInfo) -> R,
+    ) -> Option<R> {
+        let bit = self.corruption();
+        let r = self.inner.receive_info(now, |frame, mut info| {
+            if flip(frame, bit) {
+                info.l4_checksum_valid = false;
+            }
+            f(frame, info)
+        });
+        self.count_corrupted(&r, bit);
         r
     }
 

@@ -11,14 +11,15 @@ use core::time::Duration;
 use hashbrown::HashMap;
 use unistack_ethif::{ArpCache, ArpEvent, ArpRepr, EtherType, EthernetRepr, MacAddress, Resolve};
 use unistack_ipv4::{
-    ChecksumCaps, EchoConfig, Ecn, Fragmenter, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr, Ipv4Address,
-    Ipv4Cidr, Ipv4Options, Ipv4Packet, Ipv4Repr, Protocol, Reassembler, UdpPacket, UdpRepr,
+    Checksum, ChecksumCaps, EchoConfig, Ecn, Fragmenter, Icmpv4Packet, Icmpv4Quote, Icmpv4Repr,
+    Ipv4Address, Ipv4Cidr, Ipv4Options, Ipv4Packet, Ipv4Repr, Protocol, Reassembler, UdpPacket,
+    UdpRepr,
 };
 use unistack_tcp::{
     FourTuple, IsnKey, ListenOutcome, Listener, Outcome, Socket, TcpRepr, TcpSegment, reset_for,
 };
 
-use crate::device::{Device, Tso};
+use crate::device::{Device, RxInfo, Tso};
 use crate::udp::UdpSocket;
 
 /// Static interface settings.
@@ -415,7 +416,7 @@ impl<'a> Interface<'a> {
             let core = &mut self.core;
             let reasm = &mut self.reasm;
             if device
-                .receive(now, |frame| core.ingress(now, reasm, frame))
+                .receive_info(now, |frame, info| core.ingress(now, reasm, frame, info))
                 .is_none()
             {
                 break;
@@ -496,7 +497,13 @@ impl<'a> Core<'a> {
 
     // ----- ingress -----
 
-    fn ingress(&mut self, now: Duration, reasm: &mut Reassembler<4, 65535, 64>, frame: &mut [u8]) {
+    fn ingress(
+        &mut self,
+        now: Duration,
+        reasm: &mut Reassembler<4, 65535, 64>,
+        frame: &mut [u8],
+        info: RxInfo,
+    ) {
         self.stats.rx_frames += 1;
         let Ok((eth, payload)) = unistack_ethif::parse_frame(frame) else {
             self.stats.rx_dropped += 1;
@@ -515,12 +522,20 @@ impl<'a> Core<'a> {
                 }
                 Err(_) => self.stats.rx_dropped += 1,
             },
-            EtherType::Ipv4 => self.ingress_ip(now, reasm, payload),
+            EtherType::Ipv4 => self.ingress_ip(now, reasm, payload, info.l4_checksum_valid),
             _ => self.stats.rx_dropped += 1,
         }
     }
 
-    fn ingress_ip(&mut self, now: Duration, reasm: &mut Reassembler<4, 65535, 64>, bytes: &[u8]) {
+    /// `l4_valid`: the device vouched for the TCP or UDP checksum ([`RxInfo`]); not for a
+    /// fragment, whose datagram's checksum spans other frames.
+    fn ingress_ip(
+        &mut self,
+        now: Duration,
+        reasm: &mut Reassembler<4, 65535, 64>,
+        bytes: &[u8],
+        l4_valid: bool,
+    ) {
         let Ok(packet) = Ipv4Packet::new_checked(bytes) else {
             self.stats.rx_dropped += 1;
             return;
@@ -548,14 +563,14 @@ impl<'a> Core<'a> {
             match reasm.accept(now, &repr, payload) {
                 Ok(Some(whole)) => {
                     let (r, p) = (whole.repr, whole.payload);
-                    self.deliver(now, &r, p, bytes, broadcast);
+                    self.deliver(now, &r, p, bytes, broadcast, false);
                 }
                 Ok(None) => {}
                 Err(_) => self.stats.rx_dropped += 1,
             }
             return;
         }
-        self.deliver(now, &repr, payload, bytes, broadcast);
+        self.deliver(now, &repr, payload, bytes, broadcast, l4_valid);
     }
 
     fn deliver(
@@ -565,11 +580,12 @@ impl<'a> Core<'a> {
         payload: &[u8],
         datagram: &[u8],
         broadcast: bool,
+        l4_valid: bool,
     ) {
         match ip.protocol {
             Protocol::Icmp => self.ingress_icmp(ip, payload, broadcast),
-            Protocol::Udp => self.ingress_udp(now, ip, payload, datagram, broadcast),
-            Protocol::Tcp if !broadcast => self.ingress_tcp(now, ip, payload),
+            Protocol::Udp => self.ingress_udp(now, ip, payload, datagram, broadcast, l4_valid),
+            Protocol::Tcp if !broadcast => self.ingress_tcp(now, ip, payload, l4_valid),
             _ => {
                 self.stats.rx_dropped += 1;
             }
@@ -609,12 +625,17 @@ impl<'a> Core<'a> {
         payload: &[u8],
         datagram: &[u8],
         broadcast: bool,
+        l4_valid: bool,
     ) {
         let Ok(packet) = UdpPacket::new_checked(payload) else {
             self.stats.rx_dropped += 1;
             return;
         };
-        let repr = match UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, &self.caps) {
+        let mut caps = self.caps;
+        if l4_valid {
+            caps.udp = Checksum::None;
+        }
+        let repr = match UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, &caps) {
             Ok(r) => r,
             Err(_) => {
                 self.stats.bad_checksums += 1;
@@ -667,12 +688,17 @@ impl<'a> Core<'a> {
         self.stats.icmp_errors += 1;
     }
 
-    fn ingress_tcp(&mut self, now: Duration, ip: &Ipv4Repr<'_>, payload: &[u8]) {
+    fn ingress_tcp(&mut self, now: Duration, ip: &Ipv4Repr<'_>, payload: &[u8], l4_valid: bool) {
         let Ok(seg) = TcpSegment::new_checked(payload) else {
             self.stats.rx_dropped += 1;
             return;
         };
-        let Ok(repr) = TcpRepr::parse(&seg, ip.src_addr, ip.dst_addr, self.caps.tcp) else {
+        let check = if l4_valid {
+            Checksum::None
+        } else {
+            self.caps.tcp
+        };
+        let Ok(repr) = TcpRepr::parse(&seg, ip.src_addr, ip.dst_addr, check) else {
             self.stats.bad_checksums += 1;
             return;
         };

@@ -56,7 +56,9 @@ mod pcap;
 mod tap;
 mod udp;
 
-pub use device::{Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd, Tso};
+pub use device::{
+    Device, DeviceCaps, FaultInjector, FaultStats, Faults, Loopback, PipeEnd, RxInfo, Tso,
+};
 pub use dns::{DnsSocket, DnsSocketStats};
 pub use iface::{
     Interface, InterfaceConfig, InterfaceStats, ListenerHandle, SocketError, TcpHandle, UdpHandle,

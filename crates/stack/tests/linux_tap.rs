@@ -319,7 +319,10 @@ fn linux_interop_over_tap_with_offload() {
             count("rx_coalesced") > 0,
             "no coalesced frames from Linux: {stats}"
         );
-        assert!(count("rx_csum_completed") > 0, "{stats}");
+        // Linux leaves the checksums of what it sends partial; the interface receives
+        // through `receive_info`, so the device vouches for them instead of completing them.
+        assert!(count("rx_csum_trusted") > 0, "{stats}");
+        assert_eq!(count("rx_csum_completed"), 0, "{stats}");
         assert!(count("tx_tso") > 0, "no TSO segments sent: {stats}");
         assert_eq!(count("rx_malformed"), 0, "{stats}");
         assert_eq!(count("tx_errors"), 0, "{stats}");

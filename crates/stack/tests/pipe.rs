@@ -9,7 +9,8 @@ use unistack_ipv4::{
     Ipv4Repr, Protocol,
 };
 use unistack_stack::{
-    Device, FaultInjector, Faults, Interface, InterfaceConfig, PipeEnd, TcpHandle, UdpSocket,
+    Device, FaultInjector, Faults, Interface, InterfaceConfig, PipeEnd, RxInfo, TcpHandle,
+    UdpSocket,
 };
 use unistack_tcp::{Config, Socket, State};
 
@@ -683,4 +684,158 @@ fn ecn_end_to_end_ce_marks_are_echoed_and_the_sender_backs_off() {
         stats.retransmits, 0,
         "congestion was signalled, nothing was lost"
     );
+}
+
+/// A device that leaves every TCP and UDP checksum partial on receive, as Linux's TAP does
+/// for packets its own stack sent (`VIRTIO_NET_HDR_F_NEEDS_CSUM`: only the pseudo-header sum
+/// in the field), and, when `vouch`, says so through [`Device::receive_info`].
+struct PartialChecksums<D> {
+    inner: D,
+    vouch: bool,
+    left_partial: u64,
+}
+
+impl<D> PartialChecksums<D> {
+    fn new(inner: D, vouch: bool) -> Self {
+        PartialChecksums {
+            inner,
+            vouch,
+            left_partial: 0,
+        }
+    }
+
+    fn make_partial(count: &mut u64, frame: &mut [u8]) {
+        let Some(ip) = frame.get(14..) else { return };
+        let Ok(packet) = Ipv4Packet::new_checked(ip) else {
+            return;
+        };
+        let (src, dst, proto, ihl) = (
+            packet.src_addr(),
+            packet.dst_addr(),
+            packet.protocol(),
+            packet.header_len(),
+        );
+        let l4_len = packet.payload().len();
+        let field = match proto {
+            Protocol::Tcp => 16,
+            Protocol::Udp => 6,
+            _ => return,
+        };
+        let at = 14 + ihl + field;
+        let pseudo = unistack_ipv4::checksum::pseudo_header(src, dst, proto, l4_len as u16);
+        if let Some(f) = frame.get_mut(at..at + 2) {
+            f.copy_from_slice(&pseudo.to_be_bytes());
+            *count += 1;
+        }
+    }
+}
+
+impl<D: Device> Device for PartialChecksums<D> {
+    fn caps(&self) -> unistack_stack::DeviceCaps {
+        self.inner.caps()
+    }
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.receive_info(now, |frame, _| f(frame))
+    }
+    fn receive_info<R>(
+        &mut self,
+        now: Duration,
+        f: impl FnOnce(&mut [u8], RxInfo) -> R,
+    ) -> Option<R> {
+        let PartialChecksums {
+            inner,
+            vouch,
+            left_partial,
+        } = self;
+        inner.receive(now, |frame| {
+            PartialChecksums::<D>::make_partial(left_partial, frame);
+            let info = RxInfo {
+                l4_checksum_valid: *vouch,
+            };
+            f(frame, info)
+        })
+    }
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        self.inner.transmit(now, len, f)
+    }
+}
+
+#[test]
+fn checksums_the_device_vouches_for_are_not_verified_and_no_others() {
+    // Both ends leave every TCP/UDP checksum partial and vouch for it: the stack must take
+    // the frames without a pass over them and deliver every byte.
+    let (pa, pb) = PipeEnd::pair(1500, 1024);
+    let (mut da, mut db) = (
+        PartialChecksums::new(pa, true),
+        PartialChecksums::new(pb, true),
+    );
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 64 * 1024);
+    let n = transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, 1 << 20);
+    assert_eq!(n, 1 << 20);
+    assert!(db.left_partial > 700, "{}", db.left_partial);
+    assert_eq!(a.stats().bad_checksums + b.stats().bad_checksums, 0);
+    // UDP the same; but a fragmented datagram's checksum spans frames, so the device's word
+    // for one frame does not cover it: the reassembled datagram, left partial, is dropped.
+    let ua = a.udp_bind(5000, UdpSocket::new(64)).unwrap();
+    let ub = b.udp_bind(53, UdpSocket::new(64)).unwrap();
+    for (size, delivered) in [(1000, true), (4000, false)] {
+        let data: Vec<u8> = (0..size).map(pattern).collect();
+        a.udp(ua).unwrap().send_to(&data, B_IP, 53).unwrap();
+        let bad = b.stats().bad_checksums;
+        let mut got = None;
+        let arrived = run(&mut now, &mut a, &mut da, &mut b, &mut db, 200, |_, b| {
+            got = b.udp(ub).unwrap().recv();
+            got.is_some()
+        });
+        assert_eq!(arrived, delivered, "{size}-byte datagram");
+        if delivered {
+            assert!(got.unwrap().data == data);
+        } else {
+            assert_eq!(b.stats().bad_checksums, bad + 1, "{size}-byte datagram");
+        }
+    }
+
+    // The same frames from a device that does not vouch: verified, and dropped.
+    let (pa, pb) = PipeEnd::pair(1500, 1024);
+    let (mut da, mut db) = (
+        PartialChecksums::new(pa, false),
+        PartialChecksums::new(pb, false),
+    );
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let l = b
+        .tcp_listen(80, 16, vec![sock(4096)], Config::default())
+        .unwrap();
+    let ha = a.tcp_connect(now, sock(4096), 40_000, (B_IP, 80)).unwrap();
+    let up = run(&mut now, &mut a, &mut da, &mut b, &mut db, 1000, |a, b| {
+        b.tcp_accept(l).is_some() || a.tcp(ha).unwrap().state() == State::Established
+    });
+    assert!(!up, "a handshake on unverifiable checksums");
+    assert!(b.stats().bad_checksums > 0, "{:?}", b.stats());
+}
+
+#[test]
+fn a_corrupted_frame_loses_its_devices_word_for_the_checksum() {
+    // The fault injector flips bits in frames the inner device vouched for; the stack must
+    // then verify (and drop) them, and the transfer still delivers exactly the bytes sent.
+    let (pa, pb) = PipeEnd::pair(1500, 1024);
+    let corrupt = Faults {
+        corrupt_ppm: 20_000,
+        ..Faults::default()
+    };
+    let mut da = FaultInjector::new(PartialChecksums::new(pa, true), corrupt, 3);
+    let mut db = FaultInjector::new(PartialChecksums::new(pb, true), corrupt, 4);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 64 * 1024);
+    let n = transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, 1 << 20);
+    assert_eq!(n, 1 << 20);
+    assert!(db.stats().corrupted > 5, "{:?}", db.stats());
+    assert!(b.stats().bad_checksums > 0, "{:?}", b.stats());
 }
