@@ -185,6 +185,10 @@ struct Core<'a> {
     /// Sockets with work now (touched by input or the app).
     dirty: Vec<usize>,
     is_dirty: Vec<bool>,
+    /// Per socket, its [`Socket::app_state_key`] when egress last took its segments
+    /// (`u64::MAX`, which no key equals, for a new one): a dirty socket whose key is unchanged
+    /// was only looked at, and does not make [`Interface::poll_at`] say "now".
+    polled: Vec<u64>,
     /// Sockets whose next hop is being resolved.
     waiting_arp: Vec<usize>,
     /// Deadlines, lazily deleted: (when, socket).
@@ -226,6 +230,7 @@ impl<'a> Interface<'a> {
                 tcp_map: HashMap::with_hasher(keyed.clone()),
                 dirty: Vec::new(),
                 is_dirty: Vec::new(),
+                polled: Vec::new(),
                 waiting_arp: Vec::new(),
                 timers: BinaryHeap::new(),
                 listeners: Vec::new(),
@@ -444,7 +449,23 @@ impl<'a> Interface<'a> {
         .into_iter()
         .flatten()
         .min();
-        if !c.dirty.is_empty() || !c.ip_out.is_empty() || !c.arp_out.is_empty() {
+        // A socket the application touched is due now if it acted on it (see `polled`),
+        // else when its own timeout says.
+        for &i in &c.dirty {
+            let Some(Some(s)) = c.tcp.get(i) else {
+                continue;
+            };
+            let due = if c.polled.get(i) == Some(&s.app_state_key()) {
+                s.poll_timeout()
+            } else {
+                Some(Duration::ZERO)
+            };
+            t = match (t, due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if !c.ip_out.is_empty() || !c.arp_out.is_empty() {
             t = Some(Duration::ZERO);
         }
         t
@@ -467,6 +488,10 @@ impl<'a> Core<'a> {
         }
         if self.is_dirty.len() < self.tcp.len() {
             self.is_dirty.resize(self.tcp.len(), false);
+        }
+        self.polled.resize(self.tcp.len(), u64::MAX);
+        if let Some(p) = self.polled.get_mut(i) {
+            *p = u64::MAX;
         }
         self.tcp_map.insert(tuple, i);
         self.mark(i);
@@ -983,6 +1008,9 @@ impl<'a> Core<'a> {
         let Some(Some(sock)) = self.tcp.get(i) else {
             return false;
         };
+        if let Some(p) = self.polled.get_mut(i) {
+            *p = sock.app_state_key();
+        }
         let remote = sock.tuple().remote_addr;
         self.stats.tcp_sockets_visited += 1;
         let Some(hop) = self.next_hop(remote) else {
@@ -1056,6 +1084,10 @@ impl<'a> Core<'a> {
         self.ident = ident;
         self.stats.tx_frames += sent;
         if let Some(Some(sock)) = self.tcp.get(i) {
+            // Sending may have moved the state (a FIN out): the key after this poll.
+            if let Some(p) = self.polled.get_mut(i) {
+                *p = sock.app_state_key();
+            }
             if let Some(t) = sock.poll_timeout() {
                 self.timers.push(Reverse((t, i)));
             }

@@ -839,3 +839,67 @@ fn a_corrupted_frame_loses_its_devices_word_for_the_checksum() {
     assert!(db.stats().corrupted > 5, "{:?}", db.stats());
     assert!(b.stats().bad_checksums > 0, "{:?}", b.stats());
 }
+
+#[test]
+fn looking_at_a_socket_does_not_make_poll_at_say_now_but_acting_on_it_does() {
+    // An event loop that checks its sockets after every poll and then sleeps until
+    // `poll_at` must sleep when the sockets are idle (it spun at 100% CPU when any access
+    // counted as work), and must wake at once when the application queued data or closed.
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 64 * 1024);
+    let n = transfer(&mut now, &mut a, &mut da, &mut b, &mut db, ha, hb, 100_000);
+    assert_eq!(n, 100_000);
+    // Let every delayed ACK and timer settle.
+    for _ in 0..50 {
+        a.poll(now, &mut da);
+        b.poll(now, &mut db);
+        now += Duration::from_millis(10);
+    }
+    let idle = |i: &Interface<'static>, now: Duration| i.poll_at().is_none_or(|t| t > now);
+    assert!(!a.poll(now, &mut da) && !b.poll(now, &mut db));
+    // Looking: state queries, an empty read, an empty send.
+    assert_eq!(a.tcp(ha).unwrap().state(), State::Established);
+    assert_eq!(b.tcp(hb).unwrap().recv_with(|d| d.len()), Ok(0));
+    assert_eq!(a.tcp(ha).unwrap().send_slice(&[]), Ok(0));
+    assert!(
+        idle(&a, now),
+        "a looked-at socket is due: {:?}",
+        a.poll_at()
+    );
+    assert!(
+        idle(&b, now),
+        "a looked-at socket is due: {:?}",
+        b.poll_at()
+    );
+    // Polling with nothing to do does not change that.
+    assert!(!a.poll(now, &mut da) && !b.poll(now, &mut db));
+    assert!(idle(&a, now) && idle(&b, now));
+    // Acting: queued data is due now, and goes out on the next poll.
+    assert_eq!(a.tcp(ha).unwrap().send_slice(b"more"), Ok(4));
+    assert_eq!(a.poll_at(), Some(Duration::ZERO));
+    assert!(a.poll(now, &mut da));
+    assert!(idle(&a, now), "{:?}", a.poll_at());
+    b.poll(now, &mut db);
+    let mut got = Vec::new();
+    b.tcp(hb)
+        .unwrap()
+        .recv_with(|d| {
+            got.extend_from_slice(d);
+            d.len()
+        })
+        .unwrap();
+    assert_eq!(got, b"more");
+    // Closing is due now too.
+    for _ in 0..50 {
+        a.poll(now, &mut da);
+        b.poll(now, &mut db);
+        now += Duration::from_millis(10);
+    }
+    assert!(idle(&b, now));
+    b.tcp(hb).unwrap().close();
+    assert_eq!(b.poll_at(), Some(Duration::ZERO));
+    assert!(b.poll(now, &mut db));
+    assert_eq!(b.tcp(hb).unwrap().state(), State::FinWait1);
+}

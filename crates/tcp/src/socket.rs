@@ -800,6 +800,24 @@ impl<'a> Socket<'a> {
         self.cfg.nagle = on;
     }
 
+    /// A value that changes whenever the application does something that may give
+    /// [`poll_transmit`](Self::poll_transmit) work which [`poll_timeout`](Self::poll_timeout)
+    /// does not already show: queues data, closes, opens (`connect`/`accept`), aborts, or
+    /// switches Nagle. (Reading shows there itself: a window update due makes it zero.)
+    ///
+    /// A host polling many sockets keeps the value it saw when it last took a socket's
+    /// segments; if it is unchanged, an application that only looked at the socket (or read
+    /// without opening the window enough to announce) gave it nothing to send, and the host
+    /// can sleep until the socket's timeout instead of polling again at once.
+    pub fn app_state_key(&self) -> u64 {
+        // The send queue only grows between polls (acknowledgments arrive inside them), so
+        // its length alone tells that something was queued.
+        (self.tx.len() as u64 & 0xffff_ffff_ffff)
+            | (self.state as u64) << 48
+            | u64::from(self.fin_queued) << 56
+            | u64::from(self.cfg.nagle) << 57
+    }
+
     // ----- opening -----
 
     fn reset_connection_state(&mut self) {
