@@ -42,9 +42,10 @@ fn env(name: &str) -> String {
 /// The services both user-space stacks run: 9000 reads a stream to its end (then closes),
 /// 9001 sends `bytes` of the pattern (then closes). Linux's side checks and times.
 /// The TAP device as the stack sees it. `vouch`: receive through `TapDevice::receive_info`,
-/// so checksums Linux left partial are taken as verified (what the stack does); without it,
-/// through the trait's default, which completes and verifies them in software (two passes
-/// over each frame: the cost the contender beside it measures).
+/// so checksums Linux left partial are taken as verified, and leave TSO checksums to the
+/// kernel (what the stack does); without it, receive through the trait's default, which
+/// completes and verifies them in software, and sum every TSO segment before handing it
+/// over (three passes per 64 KiB in all: the cost the contender beside it measures).
 struct Tap {
     dev: unistack_stack::TapDevice,
     vouch: bool,
@@ -84,7 +85,17 @@ impl unistack_stack::Device for Tap {
         tso: unistack_stack::Tso,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        self.dev.transmit_tso(now, len, tso, f)
+        let vouch = self.vouch;
+        self.dev.transmit_tso(now, len, tso, |frame| {
+            let r = f(frame);
+            if !vouch {
+                // What the stack did before it left TSO checksums to the device: one pass
+                // over the whole segment (the device then overwrites the field anyway).
+                let tcp = frame.get(34..).unwrap_or_default();
+                std::hint::black_box(unistack_ipv4::checksum::data(tcp));
+            }
+            r
+        })
     }
 }
 
@@ -599,7 +610,7 @@ fn main() {
             ),
             (
                 "uv",
-                "unistack, offloads, checksums verified",
+                "unistack, offloads, checksums in software",
                 "unistack-offload-verify",
             ),
             ("up", "unistack, plain TAP", "unistack-plain"),

@@ -92,8 +92,11 @@ pub trait Device {
     /// Like [`transmit`](Self::transmit), for an Ethernet/IPv4/TCP frame of up to
     /// [`DeviceCaps::tso_max`] bytes (plus the Ethernet header) that the device cuts into
     /// segments of `tso.mss` payload bytes, each with the same headers adjusted (TSO). The
-    /// frame arrives with its IPv4 and TCP checksums computed over the whole. Called only when
-    /// `caps().tso_max > 0`; the default sends nothing.
+    /// frame arrives with its IPv4 header checksum computed and its TCP checksum field zero:
+    /// the segments' checksums are the device's to compute (a TAP puts the pseudo-header sum
+    /// there and leaves the rest to the kernel, which is what `NEEDS_CSUM` asks), so the
+    /// stack makes no pass over the 64 KiB. Called only when `caps().tso_max > 0`; the
+    /// default sends nothing.
     fn transmit_tso<R>(
         &mut self,
         now: Duration,

@@ -1043,7 +1043,7 @@ impl<'a> Core<'a> {
         while let Some(t) = sock.poll_transmit(now) {
             let tcp_len = t.repr.buffer_len();
             let len = ETH_HEADER + IP_HEADER + tcp_len;
-            let emit = |buf: &mut [u8]| {
+            let emit = |buf: &mut [u8], tcp_sum: Checksum| {
                 let Ok(rest) = eth.emit(buf) else { return };
                 let (head, body) = rest.split_at_mut(IP_HEADER);
                 let mut ip = ip_header(
@@ -1059,16 +1059,17 @@ impl<'a> Core<'a> {
                 }
                 ip.emit(&mut Ipv4Packet::new_unchecked(head), &caps);
                 // The one copy on the send path: send buffer → device buffer.
-                let _ = t.repr.emit(body, t.src, t.dst, caps.tcp);
+                let _ = t.repr.emit(body, t.src, t.dst, tcp_sum);
             };
             let ok = if IP_HEADER + tcp_len <= mtu {
-                device.transmit(now, len, emit)
+                device.transmit(now, len, |buf| emit(buf, caps.tcp))
             } else if IP_HEADER + tcp_len <= tso_max {
                 let tso = Tso {
                     mss: u16::try_from(mss).unwrap_or(u16::MAX),
                     header_len: (len - t.repr.payload.len()) as u16,
                 };
-                device.transmit_tso(now, len, tso, emit)
+                // The device checksums each segment it cuts: no pass over the whole here.
+                device.transmit_tso(now, len, tso, |buf| emit(buf, Checksum::None))
             } else {
                 // The socket's MSS is derived from the same MTU; never happens unless
                 // misconfigured. Drop rather than fragment TCP.

@@ -130,8 +130,8 @@ impl<D: Device, W: Write> Device for Recorder<D, W> {
         })
     }
 
-    /// Recorded as the one large frame the stack handed over (as `tcpdump` on a Linux
-    /// interface with TSO shows it).
+    /// Recorded as the one large frame the stack handed over, its TCP checksum left to the
+    /// device (as `tcpdump` on a Linux interface with TSO shows it: "incorrect cksum").
     fn transmit_tso<R>(
         &mut self,
         now: Duration,
