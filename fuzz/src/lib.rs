@@ -11,6 +11,7 @@ mod ethif;
 mod ipv4;
 mod layouts;
 mod netif;
+mod stack;
 mod tcp;
 
 pub use dns::{dns_message, dns_name, dns_tcp};
@@ -19,6 +20,7 @@ pub use ipv4::{
     echo_responder, fragmenter, frame_path, icmpv4_message, ipv4_packet, reassembler, udp_datagram,
 };
 pub use netif::netif_hostile;
+pub use stack::stack_ingress;
 pub use tcp::{tcp_connection, tcp_segment};
 
 use layouts::*;
@@ -53,6 +55,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("vchan_hostile_page", unistack_vchan::fuzzing::hostile_page),
     ("xen_ring_hostile", unistack_vchan::fuzzing::hostile_ring),
     ("netif_hostile", netif_hostile),
+    ("stack_ingress", stack_ingress),
     ("blk_back_requests", unistack_blk::fuzzing::back_requests),
     (
         "blk_front_responses",
