@@ -376,7 +376,13 @@ fn serve_tap(tap: &str, ip: &str, zone: unistack_dns::zone::Zone, files: Files, 
         let busy = iface.poll(t, &mut dev);
         app.serve(&mut iface);
         if !busy {
-            dev.wait(Duration::from_millis(1));
+            // Sleep until a frame arrives or the stack's next deadline (`poll_at` is zero when
+            // the application just gave a socket work), at most 100 ms: an idle appliance
+            // wakes ten times a second, not a thousand.
+            let wait = iface
+                .poll_at()
+                .map_or(Duration::from_millis(100), |at| at.saturating_sub(t));
+            dev.wait(wait.min(Duration::from_millis(100)));
         }
     }
     println!("served {:?}", app.stats);
