@@ -903,3 +903,137 @@ fn looking_at_a_socket_does_not_make_poll_at_say_now_but_acting_on_it_does() {
     assert!(b.poll(now, &mut db));
     assert_eq!(b.tcp(hb).unwrap().state(), State::FinWait1);
 }
+
+/// A device whose receive side can be shut (so a poll can only act on timers and the
+/// application), counting what it transmits.
+struct Gate<D> {
+    inner: D,
+    shut: bool,
+    sent: u64,
+}
+
+impl<D: Device> Device for Gate<D> {
+    fn caps(&self) -> unistack_stack::DeviceCaps {
+        self.inner.caps()
+    }
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        if self.shut {
+            return None;
+        }
+        self.inner.receive(now, f)
+    }
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let r = self.inner.transmit(now, len, f);
+        self.sent += u64::from(r.is_some());
+        r
+    }
+}
+
+#[derive(Debug, Clone)]
+enum AppOp {
+    Send(bool, usize),
+    Recv(bool),
+    Look(bool),
+    Close(bool),
+    Advance(u64),
+    Pump,
+}
+
+fn app_op() -> impl proptest::strategy::Strategy<Value = AppOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<bool>(), 0usize..6000).prop_map(|(a, n)| AppOp::Send(a, n)),
+        any::<bool>().prop_map(AppOp::Recv),
+        any::<bool>().prop_map(AppOp::Look),
+        any::<bool>().prop_map(AppOp::Close),
+        (0u64..400).prop_map(AppOp::Advance),
+        Just(AppOp::Pump),
+        Just(AppOp::Pump),
+    ]
+}
+
+/// With no frame waiting, check that `poll_at` tells the truth: if it says nothing is due,
+/// a poll sends nothing; and after a poll that sent nothing, an application that only looks
+/// at its socket (`h`) leaves nothing due (else a loop that sleeps until `poll_at` spins).
+fn check_poll_at<D: Device>(
+    now: Duration,
+    i: &mut Interface<'static>,
+    d: &mut Gate<D>,
+    h: TcpHandle,
+    who: &str,
+) {
+    d.shut = true;
+    let due = i.poll_at().is_some_and(|t| t <= now);
+    let before = d.sent;
+    i.poll(now, d);
+    let sent = d.sent - before;
+    assert!(
+        due || sent == 0,
+        "{who}: poll_at said nothing was due, yet a poll sent {sent} frames"
+    );
+    if sent == 0 {
+        if let Some(s) = i.tcp(h) {
+            let _ = (s.state(), s.recv_with(|_| 0), s.send_slice(&[]));
+        }
+        let at = i.poll_at();
+        assert!(
+            at.is_none_or(|t| t > now),
+            "{who}: a poll that sent nothing left poll_at at {at:?} (now {now:?}): a spin"
+        );
+    }
+    d.shut = false;
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn poll_at_never_hides_work_and_never_asks_for_a_spin(
+        ops in proptest::collection::vec(app_op(), 1..48)
+    ) {
+        let (pa, pb) = PipeEnd::pair(1500, 1024);
+        let mut da = Gate { inner: pa, shut: false, sent: 0 };
+        let mut db = Gate { inner: pb, shut: false, sent: 0 };
+        let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+        let mut now = Duration::from_secs(1);
+        let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 16 * 1024);
+        let mut sent = 0;
+        for op in ops {
+            match op {
+                AppOp::Send(on_a, n) => {
+                    let (i, h) = if on_a { (&mut a, ha) } else { (&mut b, hb) };
+                    let data: Vec<u8> = (sent..sent + n).map(pattern).collect();
+                    sent += i.tcp(h).map_or(0, |s| s.send_slice(&data).unwrap_or(0));
+                }
+                AppOp::Recv(on_a) => {
+                    let (i, h) = if on_a { (&mut a, ha) } else { (&mut b, hb) };
+                    if let Some(s) = i.tcp(h) {
+                        while matches!(s.recv_with(|d| d.len()), Ok(n) if n > 0) {}
+                    }
+                }
+                AppOp::Look(on_a) => {
+                    let (i, h) = if on_a { (&mut a, ha) } else { (&mut b, hb) };
+                    let _ = i.tcp(h).map(|s| (s.state(), s.send_queue(), s.recv_queue()));
+                }
+                AppOp::Close(on_a) => {
+                    let (i, h) = if on_a { (&mut a, ha) } else { (&mut b, hb) };
+                    let _ = i.tcp(h).map(Socket::close);
+                }
+                AppOp::Advance(ms) => now += Duration::from_millis(ms),
+                AppOp::Pump => {
+                    for _ in 0..8 {
+                        a.poll(now, &mut da);
+                        b.poll(now, &mut db);
+                    }
+                }
+            }
+            check_poll_at(now, &mut a, &mut da, ha, "A");
+            check_poll_at(now, &mut b, &mut db, hb, "B");
+        }
+    }
+}
