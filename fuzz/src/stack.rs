@@ -51,19 +51,10 @@ fn check_sent(frame: &[u8]) {
                 return;
             }
             let body = packet.payload();
-            let l4_sum = |proto| {
-                checksum::fold_words(
-                    u64::from(checksum::pseudo_header(
-                        ip.src_addr,
-                        ip.dst_addr,
-                        proto,
-                        body.len() as u16,
-                    )) + u64::from(checksum::data(body)),
-                )
-            };
             match ip.protocol {
                 Protocol::Tcp | Protocol::Udp => {
-                    assert_eq!(l4_sum(ip.protocol), 0xffff, "we sent a bad L4 checksum");
+                    let sum = l4_sum(ip.src_addr, ip.dst_addr, ip.protocol, body);
+                    assert_eq!(sum, 0xffff, "we sent a bad L4 checksum");
                 }
                 Protocol::Icmp => assert!(checksum::verify(body), "we sent a bad ICMP checksum"),
                 _ => {}
@@ -146,9 +137,9 @@ fn aim(frame: &mut [u8], flags: u8) {
     let sum = !checksum::data(&ip[..ihl]);
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
     let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
-    let field = match ip[9] {
-        6 => 16,
-        17 => 6,
+    let (proto, field) = match ip[9] {
+        6 => (Protocol::Tcp, 16),
+        17 => (Protocol::Udp, 6),
         _ => return,
     };
     if total < ihl + field + 2 {
@@ -156,18 +147,23 @@ fn aim(frame: &mut [u8], flags: u8) {
     }
     let src = Ipv4Address::new(ip[12], ip[13], ip[14], ip[15]);
     let dst = Ipv4Address::new(ip[16], ip[17], ip[18], ip[19]);
-    let proto = if ip[9] == 6 {
-        Protocol::Tcp
-    } else {
-        Protocol::Udp
-    };
     let l4 = &mut ip[ihl..total];
     l4[field..field + 2].fill(0);
-    let sum = checksum::fold_words(
-        u64::from(checksum::pseudo_header(src, dst, proto, l4.len() as u16))
-            + u64::from(checksum::data(l4)),
-    );
-    l4[field..field + 2].copy_from_slice(&(!sum).to_be_bytes());
+    let sum = !l4_sum(src, dst, proto, l4);
+    l4[field..field + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// The ones' complement sum of a TCP or UDP segment with its pseudo-header (0xffff when
+/// the checksum in it is right).
+fn l4_sum(src: Ipv4Address, dst: Ipv4Address, proto: Protocol, segment: &[u8]) -> u16 {
+    checksum::fold_words(
+        u64::from(checksum::pseudo_header(
+            src,
+            dst,
+            proto,
+            segment.len() as u16,
+        )) + u64::from(checksum::data(segment)),
+    )
 }
 
 /// Input: records `[flags, len, frame bytes...]`. Flags: bit 0 the device vouches for the
