@@ -65,10 +65,11 @@ pub fn tcp_connection(data: &[u8]) {
         window_scaling: c & 4 != 0,
         nagle: c & 8 != 0,
         delayed_ack: (c & 16 != 0).then_some(Duration::from_millis(40)),
-        congestion: if c & 32 != 0 {
-            unistack_tcp::Algorithm::Cubic
-        } else {
-            unistack_tcp::Algorithm::NewReno
+        // Bit 5 picks a non-default algorithm: BBR with window scaling, else CUBIC.
+        congestion: match (c & 32 != 0, c & 4 != 0) {
+            (false, _) => unistack_tcp::Algorithm::NewReno,
+            (true, false) => unistack_tcp::Algorithm::Cubic,
+            (true, true) => unistack_tcp::Algorithm::Bbr,
         },
         keep_alive: (c & 64 != 0).then(|| unistack_tcp::KeepAlive {
             idle: Duration::from_secs(5),

@@ -12,7 +12,7 @@ use unistack_stack::{
     Device, FaultInjector, Faults, Interface, InterfaceConfig, PipeEnd, RxInfo, TcpHandle,
     UdpSocket,
 };
-use unistack_tcp::{Config, Socket, State};
+use unistack_tcp::{Algorithm, Config, Socket, State};
 
 const A_IP: Ipv4Address = Ipv4Address::new(192, 0, 2, 1);
 const B_IP: Ipv4Address = Ipv4Address::new(192, 0, 2, 2);
@@ -989,14 +989,23 @@ proptest::proptest! {
 
     #[test]
     fn poll_at_never_hides_work_and_never_asks_for_a_spin(
-        ops in proptest::collection::vec(app_op(), 1..48)
+        ops in proptest::collection::vec(app_op(), 1..48),
+        bbr in proptest::prelude::any::<bool>(),
     ) {
         let (pa, pb) = PipeEnd::pair(1500, 1024);
         let mut da = Gate { inner: pa, shut: false, sent: 0 };
         let mut db = Gate { inner: pb, shut: false, sent: 0 };
         let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
         let mut now = Duration::from_secs(1);
-        let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 16 * 1024);
+        // A sends with BBR in half the cases: its pacing is one more deadline to tell.
+        let congestion = if bbr { Algorithm::Bbr } else { Algorithm::NewReno };
+        let client = Socket::new(
+            vec![0u8; 16 * 1024],
+            vec![0u8; 16 * 1024],
+            Config { congestion, ..Config::default() },
+        );
+        let (ha, hb) =
+            connect_with(&mut now, &mut a, &mut da, &mut b, &mut db, client, 16 * 1024);
         let mut sent = 0;
         for op in ops {
             match op {

@@ -1,6 +1,6 @@
 //! The unistack half of the bench's "goodput over sim::Link" table (benches/benches/tcp.rs),
 //! runnable from this crate alone: `cargo run --release -p unistack-tcp --example goodput
-//! [cubic]`. Same link (10 ms RTT, 100 Mbit/s, queue 1000), seeds (101, 202, 303), sizes and
+//! [cubic|bbr]`. Same link (10 ms RTT, 100 Mbit/s, queue 1000), seeds (101, 202, 303), sizes and
 //! 256 KiB buffers; deterministic.
 
 use std::time::Duration;
@@ -9,10 +9,12 @@ use unistack_tcp::sim::{self, LinkConfig, Transfer};
 use unistack_tcp::{Algorithm, Config};
 
 fn main() {
-    let cubic = std::env::args().any(|a| a == "cubic");
+    let arg = |name: &str| std::env::args().any(|a| a == name);
     let cfg = Config {
-        congestion: if cubic {
+        congestion: if arg("cubic") {
             Algorithm::Cubic
+        } else if arg("bbr") {
+            Algorithm::Bbr
         } else {
             Algorithm::NewReno
         },

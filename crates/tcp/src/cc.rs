@@ -1,8 +1,11 @@
 //! Congestion control: RFC 5681 slow start and congestion avoidance with the RFC 6582 NewReno
-//! reduction, or CUBIC (RFC 9438). Both count in bytes; loss recovery itself (what to resend)
-//! lives in the connection.
+//! reduction, CUBIC (RFC 9438), or BBR (a model of the path instead of loss as the signal; see
+//! [`crate::bbr`]). All count in bytes; loss recovery itself (what to resend) lives in the
+//! connection.
 
 use core::time::Duration;
+
+use crate::bbr::{AckSample, Bbr};
 
 /// Which window growth function a connection uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -12,6 +15,9 @@ pub enum Algorithm {
     NewReno,
     /// RFC 9438.
     Cubic,
+    /// BBR v1 (see [`crate::bbr`]): paced at its estimate of the bottleneck bandwidth, with a
+    /// window of two bandwidth-delay products; random loss costs only its retransmissions.
+    Bbr,
 }
 
 /// CUBIC's multiplicative decrease, scaled by 1024 (beta = 0.7).
@@ -22,14 +28,21 @@ const CUBIC_C: u64 = 410;
 /// The congestion window and slow-start threshold, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Congestion {
-    algorithm: Algorithm,
     cwnd: usize,
     ssthresh: usize,
     mss: usize,
     /// Bytes acknowledged since cwnd last grew in congestion avoidance (RFC 5681 3.1's
     /// byte counting).
     acked: usize,
-    cubic: Cubic,
+    model: Model,
+}
+
+/// Each algorithm's own state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    NewReno,
+    Cubic(Cubic),
+    Bbr(Bbr),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,18 +82,60 @@ impl Congestion {
     pub fn new(algorithm: Algorithm, mss: usize, initial_segments: usize) -> Self {
         let mss = mss.max(1);
         Congestion {
-            algorithm,
             cwnd: mss * initial_segments.max(1),
             ssthresh: usize::MAX,
             mss,
             acked: 0,
-            cubic: Cubic::default(),
+            model: match algorithm {
+                Algorithm::NewReno => Model::NewReno,
+                Algorithm::Cubic => Model::Cubic(Cubic::default()),
+                Algorithm::Bbr => Model::Bbr(Bbr::new()),
+            },
         }
     }
 
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        match self.model {
+            Model::NewReno => Algorithm::NewReno,
+            Model::Cubic(_) => Algorithm::Cubic,
+            Model::Bbr(_) => Algorithm::Bbr,
+        }
+    }
+
+    /// BBR's model of the path, when BBR is the algorithm.
+    pub fn bbr(&self) -> Option<&Bbr> {
+        match &self.model {
+            Model::Bbr(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Whether the window follows a model of the path rather than loss (BBR): fast
+    /// recovery's reductions and PRR do not apply.
+    pub(crate) fn model_based(&self) -> bool {
+        matches!(self.model, Model::Bbr(_))
+    }
+
+    /// The rate to pace segments at, bytes per second (`None`: unpaced).
+    pub fn pacing_rate(&self) -> Option<u64> {
+        self.bbr().and_then(Bbr::pacing_rate)
+    }
+
+    /// The sender had no data to send while the window had room (BBR's application-limited
+    /// rounds).
+    pub(crate) fn app_limited(&mut self) {
+        if let Model::Bbr(b) = &mut self.model {
+            b.app_limited();
+        }
+    }
+
+    /// Every ACK, in or out of recovery: what it delivered (BBR's input; the loss-based
+    /// algorithms take theirs through [`Congestion::on_ack`]).
+    pub(crate) fn on_delivery(&mut self, a: AckSample, initial_segments: usize) {
+        if let Model::Bbr(b) = &mut self.model {
+            self.cwnd = b.on_ack(a, self.cwnd, self.mss, initial_segments.max(1));
+        }
     }
 
     /// The congestion window.
@@ -102,14 +157,21 @@ impl Congestion {
     /// New data `acked` bytes was cumulatively acknowledged outside recovery, with `rtt` the
     /// smoothed RTT (for CUBIC) at time `now`.
     pub fn on_ack(&mut self, acked: usize, now: Duration, rtt: Option<Duration>) {
+        if self.model_based() {
+            return;
+        }
         if self.cwnd < self.ssthresh {
             // Slow start, with RFC 3465's L = 2 * SMSS limit.
             self.cwnd = self.cwnd.saturating_add(acked.min(2 * self.mss));
             return;
         }
-        match self.algorithm {
-            Algorithm::NewReno => self.reno_avoidance(acked),
-            Algorithm::Cubic => self.cubic_avoidance(acked, now, rtt),
+        match self.model {
+            Model::NewReno => self.reno_avoidance(acked),
+            Model::Cubic(mut c) => {
+                self.cubic_avoidance(&mut c, acked, now, rtt);
+                self.model = Model::Cubic(c);
+            }
+            Model::Bbr(_) => {}
         }
     }
 
@@ -121,8 +183,13 @@ impl Congestion {
         }
     }
 
-    fn cubic_avoidance(&mut self, acked: usize, now: Duration, rtt: Option<Duration>) {
-        let c = &mut self.cubic;
+    fn cubic_avoidance(
+        &mut self,
+        c: &mut Cubic,
+        acked: usize,
+        now: Duration,
+        rtt: Option<Duration>,
+    ) {
         let mss = self.mss as u64;
         let epoch = *c.epoch.get_or_insert_with(|| {
             c.w_est = self.cwnd;
@@ -171,6 +238,9 @@ impl Congestion {
     /// Loss detected by duplicate ACKs or SACK with `flight` bytes outstanding: set ssthresh
     /// and the window for recovery (RFC 5681 (4), RFC 6582, RFC 9438 4.6).
     pub fn on_fast_retransmit(&mut self, flight: usize) {
+        if self.model_based() {
+            return;
+        }
         self.ssthresh = self.reduced(flight);
         self.cwnd = self.ssthresh;
         self.acked = 0;
@@ -179,16 +249,20 @@ impl Congestion {
     /// A retransmission timeout: ssthresh from the flight, window back to one segment
     /// (RFC 5681 (4) and the loss window).
     pub fn on_timeout(&mut self, flight: usize) {
+        if let Model::Bbr(b) = &mut self.model {
+            b.on_timeout(self.cwnd);
+            self.cwnd = self.mss;
+            return;
+        }
         self.ssthresh = self.reduced(flight);
         self.cwnd = self.mss;
         self.acked = 0;
     }
 
     fn reduced(&mut self, flight: usize) -> usize {
-        match self.algorithm {
-            Algorithm::NewReno => (flight / 2).max(2 * self.mss),
-            Algorithm::Cubic => {
-                let c = &mut self.cubic;
+        match &mut self.model {
+            Model::NewReno | Model::Bbr(_) => (flight / 2).max(2 * self.mss),
+            Model::Cubic(c) => {
                 // Fast convergence (RFC 9438 4.7).
                 c.w_max = if self.cwnd < c.w_max {
                     self.cwnd * (1024 + CUBIC_BETA as usize) / 2048
@@ -206,12 +280,18 @@ impl Congestion {
     /// `min(ssthresh, FlightSize + SMSS)`, leaves a window of one segment when recovery drained
     /// the flight, and a lone segment waits out the peer's delayed ACK (40 ms on Linux).
     pub fn on_recovery_end(&mut self) {
+        if self.model_based() {
+            return;
+        }
         self.cwnd = self.ssthresh.max(self.mss);
     }
 
     /// Set the window directly: RFC 6937's PRR sets it to `pipe + sndcnt` on each ACK of a
     /// recovery.
     pub(crate) fn set_window(&mut self, cwnd: usize) {
+        if self.model_based() {
+            return;
+        }
         self.cwnd = cwnd.max(self.mss);
     }
 
@@ -227,16 +307,21 @@ impl Congestion {
         self.cwnd = self.cwnd.max(cwnd);
         self.ssthresh = self.ssthresh.max(ssthresh);
         self.acked = 0;
-        if self.algorithm == Algorithm::Cubic {
-            self.cubic.w_max = self.cubic.w_max.max(cwnd);
-            self.cubic.epoch = None;
+        if let Model::Cubic(c) = &mut self.model {
+            c.w_max = c.w_max.max(cwnd);
+            c.epoch = None;
         }
     }
 
     /// Restart after an idle period longer than an RTO (RFC 5681 4.1).
     pub fn on_idle(&mut self, initial_segments: usize) {
+        match &mut self.model {
+            // Pacing spreads the restart; the model still holds.
+            Model::Bbr(_) => return,
+            Model::Cubic(c) => c.epoch = None,
+            Model::NewReno => {}
+        }
         self.cwnd = self.cwnd.min(self.mss * initial_segments.max(1));
-        self.cubic.epoch = None;
     }
 }
 

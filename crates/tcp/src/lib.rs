@@ -109,6 +109,7 @@
 extern crate std;
 
 mod assembler;
+pub mod bbr;
 mod buffer;
 mod cc;
 mod config;

@@ -99,6 +99,8 @@ pub struct LinkStats {
     pub reordered: u64,
     /// Corrupted.
     pub corrupted: u64,
+    /// The longest a packet waited in the queue for the link (bufferbloat).
+    pub max_queue_delay: Duration,
 }
 
 /// A packet in flight.
@@ -153,6 +155,7 @@ impl Link {
         }
         // Serialization at the link rate (IPv4 header included in the size).
         let start = now.max(self.busy_until);
+        self.stats.max_queue_delay = self.stats.max_queue_delay.max(start - now);
         let tx_time = self.cfg.rate.map_or(Duration::ZERO, |bps| {
             Duration::from_nanos(
                 ((bytes.len() as u64 + 20) * 8).saturating_mul(1_000_000_000) / bps.max(1),

@@ -664,6 +664,74 @@ fn cubic_is_selectable_per_connection() {
     assert_eq!(s.sock.congestion_window(), 14600 * 717 / 1024, "beta 0.7");
 }
 
+// ----- BBR -----
+
+#[test]
+fn bbr_paces_new_data_and_does_not_back_off_on_loss() {
+    let cfg = Config {
+        congestion: Algorithm::Bbr,
+        ..plain()
+    };
+    let mut s = Script::established_with(cfg, seg("S.").sack_ok(), 1 << 20, 1 << 20);
+    s.sock.set_nagle(false);
+    // Before an RTT is measured nothing is paced: the initial window goes at once.
+    assert_eq!(s.sock.congestion().pacing_rate(), None);
+    ten_segments(&mut s);
+    // All ten acknowledged 1 ms later: a 1 ms RTT sample and a delivery.
+    s.after(1);
+    s.inject(seg(".").seq(1).ack(14601));
+    let bbr = *s.sock.congestion().bbr().expect("BBR");
+    assert_eq!(bbr.min_rtt(), Some(Duration::from_millis(1)));
+    let rate = bbr.pacing_rate().expect("paced once an RTT is known");
+    // Startup: 2.885 x the initial window per RTT (less Linux's 1% margin), ~42 MB/s.
+    assert!((40_000_000..43_000_000).contains(&rate), "{rate}");
+    // Now segments leave one at a time, len / rate apart, and the deadline says when.
+    s.sock.send_slice(&vec![0; 20 * 1460]).unwrap();
+    let interval = Duration::from_nanos(1460 * 1_000_000_000 / rate);
+    let mut sent = Vec::new();
+    let start = s.now;
+    while sent.len() < 20 {
+        let out = s.drain();
+        assert!(
+            out.len() <= 1,
+            "a burst of {} at {:?}",
+            out.len(),
+            s.now - start
+        );
+        sent.extend(out.iter().map(|o| (o.seq, s.now - start)));
+        if sent.len() < 20 {
+            let wait = s.until_deadline();
+            assert!(wait <= interval, "{wait:?} > {interval:?}");
+        }
+    }
+    let (first, last) = (sent[0].1, sent[19].1);
+    let spread = last - first;
+    assert!(
+        spread >= interval * 19 - Duration::from_micros(1) && spread <= interval * 19 + interval,
+        "20 segments over {spread:?}, interval {interval:?}"
+    );
+    // A loss shown by SACKs: the hole is resent, and the window stays where the model put
+    // it (NewReno would halve it).
+    let cwnd = s.sock.congestion_window();
+    let at = |i: u32| 14601 + i * 1460;
+    s.inject(seg(".").seq(1).ack(at(0)).sack(&[(at(1), at(5))]));
+    let mut resent = Vec::new();
+    for _ in 0..10 {
+        resent.extend(s.drain().into_iter().filter(|o| o.seq == at(0)));
+        if !resent.is_empty() {
+            break;
+        }
+        s.until_deadline();
+    }
+    assert_eq!(resent.len(), 1, "the hole is retransmitted");
+    assert_eq!(s.sock.stats().fast_recoveries, 1);
+    assert!(
+        s.sock.congestion_window() >= cwnd,
+        "{} < {cwnd}",
+        s.sock.congestion_window()
+    );
+}
+
 // ----- PRR (RFC 6937) and undo (RFC 3522, RFC 3708) -----
 
 #[test]
