@@ -24,7 +24,7 @@
 //!      virtual; no checksums and 64 KiB segments on loopback whatever the row's MTU).
 //! 2. Goodput over `unistack_tcp::sim::Link` (10 ms RTT, 100 Mbit/s, seeded random loss of 0,
 //!    0.1%, 1% and 5% both ways, three seeds each) on the virtual clock: unistack through
-//!    `sim::run_transfer`, smoltcp (no congestion control, and Reno) through its interfaces
+//!    `sim::run_transfer` (NewReno, the default, and BBR), smoltcp (no congestion control, and Reno) through its interfaces
 //!    with the same link model, seeds and buffer sizes. RTOs and fast recoveries are printed
 //!    for unistack, retransmitted segments for both.
 //! 3. Connection rate: handshake, a 100-byte request, a 100-byte response and an orderly close,
@@ -45,8 +45,8 @@ use unistack_benches::{Group, Rng, selected};
 use unistack_ipv4::{Checksum, ChecksumCaps, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
 use unistack_tcp::sim::{self, Link, LinkConfig, Transfer};
 use unistack_tcp::{
-    Config, FourTuple, HalfOpen, IsnKey, ListenOutcome, Listener, Outcome, Socket, State, TcpRepr,
-    TcpSegment, Transmit,
+    Algorithm, Config, FourTuple, HalfOpen, IsnKey, ListenOutcome, Listener, Outcome, Socket,
+    State, TcpRepr, TcpSegment, Transmit,
 };
 
 const CLIENT: Ipv4Address = Ipv4Address::new(192, 0, 2, 1);
@@ -1076,7 +1076,7 @@ impl SimResult {
     }
 }
 
-fn uni_sim(loss_ppm: u32, size: usize, seed: u64) -> SimResult {
+fn uni_sim(loss_ppm: u32, size: usize, seed: u64, congestion: Algorithm) -> SimResult {
     let link = sim_link(loss_ppm);
     let transfer = Transfer {
         up: size,
@@ -1085,8 +1085,12 @@ fn uni_sim(loss_ppm: u32, size: usize, seed: u64) -> SimResult {
         time_limit: Duration::from_secs(3600),
         close: false,
     };
-    let r = sim::run_transfer(Config::default(), transfer, link, link, seed)
-        .unwrap_or_else(|e| panic!("unistack at {loss_ppm} ppm: {e:?}"));
+    let cfg = Config {
+        congestion,
+        ..Config::default()
+    };
+    let r = sim::run_transfer(cfg, transfer, link, link, seed)
+        .unwrap_or_else(|e| panic!("unistack {congestion:?} at {loss_ppm} ppm: {e:?}"));
     SimResult {
         elapsed: r.elapsed,
         got: r.bytes.0,
@@ -1287,11 +1291,14 @@ fn goodput(smoke: bool, summary: &mut Vec<(String, f64)>) {
         let size = if smoke { 256 << 10 } else { mib << 20 };
         let limit = Duration::from_secs(if smoke { 600 } else { 3600 });
         let want = (0..size).fold(sim::FNV_INIT, |h, i| sim::fnv1a(h, &[sim::pattern(1, i)]));
-        let mut totals: [SimTotal; 3] = Default::default();
+        let mut totals: [SimTotal; 4] = Default::default();
         for &seed in &seeds {
-            let uni = uni_sim(loss, size, seed);
-            assert_eq!(uni.got, size);
-            assert_eq!(uni.hash, want, "unistack delivered other bytes");
+            let uni = uni_sim(loss, size, seed, Algorithm::NewReno);
+            let bbr = uni_sim(loss, size, seed, Algorithm::Bbr);
+            for r in [&uni, &bbr] {
+                assert_eq!(r.got, size);
+                assert_eq!(r.hash, want, "unistack delivered other bytes");
+            }
             let none = smol_sim(loss, size, seed, stcp::CongestionControl::None, limit);
             let reno = smol_sim(loss, size, seed, stcp::CongestionControl::Reno, limit);
             for (name, r) in [("smoltcp (no CC)", &none), ("smoltcp (Reno)", &reno)] {
@@ -1299,13 +1306,14 @@ fn goodput(smoke: bool, summary: &mut Vec<(String, f64)>) {
                     assert_eq!(r.hash, want, "{name} delivered other bytes");
                 }
             }
-            for (t, r) in totals.iter_mut().zip([&uni, &none, &reno]) {
+            for (t, r) in totals.iter_mut().zip([&uni, &bbr, &none, &reno]) {
                 t.add(r, size);
             }
         }
         let pct = format!("{:.1}%", f64::from(loss) / 1e4);
         for (name, t) in [
             "unistack (NewReno)",
+            "unistack (BBR)",
             "smoltcp 0.14 (no CC)",
             "smoltcp 0.14 (Reno)",
         ]
@@ -1333,15 +1341,17 @@ fn goodput(smoke: bool, summary: &mut Vec<(String, f64)>) {
                 t.lost,
             );
         }
-        let [uni, none, reno] = &totals;
-        summary.push((
-            format!("goodput {pct} loss: unistack / smoltcp Reno"),
-            uni.goodput_mbit() / reno.goodput_mbit(),
-        ));
-        summary.push((
-            format!("goodput {pct} loss: unistack / smoltcp no CC"),
-            uni.goodput_mbit() / none.goodput_mbit(),
-        ));
+        let [uni, bbr, none, reno] = &totals;
+        for (who, t) in [("unistack NewReno", uni), ("unistack BBR", bbr)] {
+            summary.push((
+                format!("goodput {pct} loss: {who} / smoltcp Reno"),
+                t.goodput_mbit() / reno.goodput_mbit(),
+            ));
+            summary.push((
+                format!("goodput {pct} loss: {who} / smoltcp no CC"),
+                t.goodput_mbit() / none.goodput_mbit(),
+            ));
+        }
     }
     println!("  ({:.1} s)", wall.elapsed().as_secs_f64());
 }
@@ -1677,7 +1687,7 @@ fn main() {
          goodput at 1% loss >= 100x)"
     );
     for (k, v) in &summary {
-        println!("  {k:<48} {v:>9.2}x");
+        println!("  {k:<52} {v:>9.2}x");
     }
     if smoke {
         println!("  (smoke run: unoptimised, tiny budget; the figures mean nothing)");

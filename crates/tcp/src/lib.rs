@@ -44,7 +44,8 @@
 //!   flight is repaired by SACK recovery instead of a timeout; RFC 6298 RTO with Karn's rule and
 //!   backoff; RFC 5681 slow start and congestion avoidance, fast retransmit, RFC 6582 NewReno
 //!   (the window is ssthresh when recovery ends), RFC 3042 limited transmit, CUBIC (RFC 9438)
-//!   per connection ([`Algorithm`], NewReno by default); with SACK, RFC 6937 PRR with the
+//!   or BBR v1 with pacing ([`bbr`]) per connection ([`Algorithm`], NewReno by default); with
+//!   SACK, RFC 6937 PRR with the
 //!   slow-start reduction bound paces fast recovery (each ACK lets out `ssthresh /
 //!   RecoverFS` of what it delivered while the pipe is above ssthresh, at most what it
 //!   delivered plus one segment below), so the window comes down over a round trip rather
