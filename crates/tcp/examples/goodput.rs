@@ -22,8 +22,8 @@ fn main() {
     };
     println!("{:?}", cfg.congestion);
     println!(
-        "  {:<6} {:>8} {:>16} {:>9} {:>7} {:>5} {:>5} {:>5}",
-        "loss", "Mbit/s", "seeds min..max", "virtual s", "rexmit", "RTOs", "fast", "undo"
+        "  {:<6} {:>8} {:>16} {:>9} {:>7} {:>5} {:>5} {:>5} {:>6}",
+        "loss", "Mbit/s", "seeds min..max", "virtual s", "rexmit", "RTOs", "fast", "undo", "dsacks"
     );
     for (loss, mib) in [(0u32, 16usize), (1_000, 16), (10_000, 16), (50_000, 4)] {
         let link = LinkConfig {
@@ -34,7 +34,7 @@ fn main() {
             ..LinkConfig::default()
         };
         let (mut got, mut elapsed, mut min, mut max) = (0usize, Duration::ZERO, f64::MAX, 0f64);
-        let (mut rexmit, mut rto, mut fast, mut undo) = (0, 0, 0, 0);
+        let (mut rexmit, mut rto, mut fast, mut undo, mut dsacks) = (0, 0, 0, 0, 0);
         for seed in [101u64, 202, 303] {
             let transfer = Transfer {
                 up: mib << 20,
@@ -53,12 +53,13 @@ fn main() {
             rto += r.client.rto_fired;
             fast += r.client.fast_recoveries;
             undo += r.client.undos;
+            dsacks += r.client.dsacks_received;
             if std::env::var_os("GOODPUT_STATS").is_some() {
                 println!("    {loss} {seed}: {:?}", r.client);
             }
         }
         println!(
-            "  {:<6} {:>8.3} {:>16} {:>9.2} {:>7} {:>5} {:>5} {:>5}",
+            "  {:<6} {:>8.3} {:>16} {:>9.2} {:>7} {:>5} {:>5} {:>5} {:>6}",
             format!("{:.1}%", f64::from(loss) / 1e4),
             got as f64 * 8.0 / elapsed.as_secs_f64() / 1e6,
             format!("{min:.3}..{max:.3}"),
@@ -66,7 +67,8 @@ fn main() {
             rexmit,
             rto,
             fast,
-            undo
+            undo,
+            dsacks
         );
     }
 }

@@ -55,7 +55,14 @@ struct Sent {
     end: SeqNumber,
     /// When the range was last sent, µs.
     at: u32,
+    /// How long before `at` its earliest send was, µs (saturating; in the padding).
+    span: u16,
     flags: u8,
+}
+
+/// The span of a range whose sends ran from `first` to `last` (µs), saturating.
+fn span(last: u32, first: u32) -> u16 {
+    since(last, first).min(u32::from(u16::MAX)) as u16
 }
 
 /// A delivered piece of the sequence space, as [`TxLog::for_each_in`] reports it.
@@ -133,9 +140,11 @@ impl TxLog {
         while self.ranges.len() > len.max(1) {
             // 1. A fully SACKed range: its flags and time no longer matter.
             let n = self.ranges.len();
-            let dead = (0..n).find(|&i| {
-                let (s, e) = (self.start_of(i, una), self.ranges[i].end);
-                e > s && sacked.sacked_in(s, e) == (e - s) as usize
+            let dead = (!sacked.is_empty()).then_some(()).and_then(|()| {
+                (0..n).find(|&i| {
+                    let (s, e) = (self.start_of(i, una), self.ranges[i].end);
+                    e > s && sacked.sacked_in(s, e) == (e - s) as usize
+                })
             });
             if let Some(i) = dead {
                 if i + 1 < n {
@@ -165,9 +174,16 @@ impl TxLog {
             }
             let i = best.map_or(0, |(i, _)| i);
             let (a, b) = (self.ranges[i], self.ranges[i + 1]);
+            let last = if later(a.at, b.at) { a.at } else { b.at };
+            let (fa, fb) = (
+                a.at.wrapping_sub(u32::from(a.span)),
+                b.at.wrapping_sub(u32::from(b.span)),
+            );
+            let first = if later(fa, fb) { fb } else { fa };
             self.ranges[i + 1] = Sent {
                 end: b.end,
-                at: if later(a.at, b.at) { a.at } else { b.at },
+                at: last,
+                span: span(last, first),
                 flags: (a.flags & b.flags & LOST)
                     | ((a.flags | b.flags) & (RETRANS | COARSE))
                     | if a.at == b.at { 0 } else { COARSE },
@@ -206,6 +222,7 @@ impl TxLog {
                 // ranges.
                 if r.end > start && r.end <= inner_end {
                     r.at = at;
+                    r.span = 0;
                     r.flags = flags;
                     first.get_or_insert(i);
                 }
@@ -225,21 +242,32 @@ impl TxLog {
         }
         if end > top {
             let flags = if retrans { RETRANS } else { 0 };
-            let _ = self.ranges.push(Sent { end, at, flags });
+            let _ = self.ranges.push(Sent {
+                end,
+                at,
+                span: 0,
+                flags,
+            });
             let n = self.ranges.len();
             self.merge_left(n - 1, granule);
         }
     }
 
+    /// Merge range `i` into its left neighbour when their flags match and all their sends
+    /// lie within `granule` µs — of the neighbour's *first* send, not its last: a train of
+    /// sends each close to the previous one (an ACK-clocked or paced flight) would otherwise
+    /// chain into one range spanning the whole round trip, whose single (latest) time makes
+    /// its early parts look delivered in far less than the RTT.
     fn merge_left(&mut self, i: usize, granule: u32) {
         let Some(j) = i.checked_sub(1) else { return };
         let (a, b) = (self.ranges[j], self.ranges[i]);
+        let first = a.at.wrapping_sub(u32::from(a.span));
         if a.flags == b.flags
             && a.flags & LOST == 0
-            && since(b.at, a.at) <= granule
             && !later(a.at, b.at)
+            && since(b.at, first) <= granule
         {
-            self.ranges[i].at = b.at;
+            self.ranges[i].span = span(b.at, first);
             self.ranges.remove(j);
         }
     }
@@ -413,6 +441,38 @@ mod tests {
 
     fn s(n: u32) -> SeqNumber {
         SeqNumber(n)
+    }
+
+    /// A paced or ACK-clocked train: each send close to the previous one, none close to the
+    /// first. Ranges stop growing once their sends span the granule, so a delivery's time
+    /// is never more than a granule off (it used to chain into one range of the whole train,
+    /// and RACK measured 13 µs RTTs on a 10 ms path).
+    #[test]
+    fn a_train_of_close_sends_does_not_chain_past_the_granule() {
+        let sb = Scoreboard::new();
+        let mut l = TxLog::new();
+        for k in 0..10u32 {
+            l.sent(
+                s(0),
+                (s(k * 100), s(k * 100 + 100)),
+                1000 + 3 * k,
+                false,
+                5,
+                &sb,
+            );
+        }
+        // Sends at 1000, 1003 | 1006, 1009 | ...: each range spans at most 5 µs.
+        assert_eq!(
+            dump(&l),
+            [
+                (200, 1003, 0),
+                (400, 1009, 0),
+                (600, 1015, 0),
+                (800, 1021, 0),
+                (1000, 1027, 0)
+            ]
+        );
+        assert!(l.ranges.iter().all(|r| r.span <= 5));
     }
 
     fn dump(l: &TxLog) -> std::vec::Vec<(u32, u32, u8)> {

@@ -550,8 +550,8 @@ pub struct Socket<'a> {
     pace_held: bool,
     /// BBR's RTT probe: a range of new data `[start, end)` and when it was sent (µs); its
     /// delivery, cumulative or by SACK, is an exact RTT sample. Dropped when any of it is
-    /// retransmitted. (RACK's per-range send times are the latest of a merged range, too
-    /// early for the range's first bytes: a paced flight would look shorter than it is.)
+    /// retransmitted. (RACK's per-range send times are the latest of a merged range, later
+    /// than its first bytes' by up to a granule: a minimum filter would keep that error.)
     rtt_probe_bbr: Option<(SeqNumber, SeqNumber, u32)>,
     stats: Stats,
 }
