@@ -1,5 +1,6 @@
 //! TCP throughput over a Linux TAP device, both ways, between Linux's own TCP and a user-space
-//! stack: unistack with `IFF_VNET_HDR` offloads (TSO both ways), unistack on a plain TAP (one
+//! stack: unistack with `IFF_VNET_HDR` offloads (TSO both ways; NewReno, and BBR), unistack
+//! with offloads but its old software-checksum path, unistack on a plain TAP (one
 //! system call per frame), smoltcp 0.14 on a plain TAP (its `TunTapInterface`), and, as the
 //! reference, Linux to Linux over a veth pair. Then the same with 1% random loss both ways
 //! (nftables `numgen random` drop rules on the Linux side).
@@ -10,7 +11,7 @@
 //! with `ip netns exec`); the Linux peer times each transfer from its first byte to the
 //! stream's end and checks the bytes. `cargo bench -p unistack-benches --bench tap` moves
 //! `UNISTACK_TAP_MIB` (default 128) MiB per transfer, `UNISTACK_TAP_ROUNDS` (default 5)
-//! rounds, contenders interleaved (`UNISTACK_TAP_ONLY=uo,uv,up,sm,veth` picks some;
+//! rounds, contenders interleaved (`UNISTACK_TAP_ONLY=uo,ub,uv,up,sm,veth` picks some;
 //! `UNISTACK_TAP_LOSS_MIB=0` skips the lossy half); `cargo test --benches` runs one 2 MiB round (the smoke
 //! run) and prints SKIPPED without root or the tools.
 
@@ -28,6 +29,8 @@ const SOURCE: u16 = 9001;
 const STACK_IP: [u8; 4] = [192, 0, 2, 2];
 const LINUX_IP: &str = "192.0.2.1";
 const TAP: &str = "usbench0";
+const NEW_RENO: unistack_tcp::Algorithm = unistack_tcp::Algorithm::NewReno;
+const BBR: unistack_tcp::Algorithm = unistack_tcp::Algorithm::Bbr;
 
 fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
@@ -99,7 +102,7 @@ impl unistack_stack::Device for Tap {
     }
 }
 
-fn unistack_child(offload: bool, vouch: bool, bytes: usize) {
+fn unistack_child(offload: bool, vouch: bool, congestion: unistack_tcp::Algorithm, bytes: usize) {
     // What the source sends, made before the clock matters (as Linux's peer does): the
     // sender then pays a copy per byte, not a multiply.
     let data: Vec<u8> = (0..bytes).map(pattern).collect();
@@ -115,7 +118,11 @@ fn unistack_child(offload: bool, vouch: bool, bytes: usize) {
     }
     .expect("open the TAP");
     let mut dev = Tap { dev, vouch };
-    let sock = || Socket::new(vec![0u8; BUF], vec![0u8; BUF], Config::default());
+    let cfg = Config {
+        congestion,
+        ..Config::default()
+    };
+    let sock = || Socket::new(vec![0u8; BUF], vec![0u8; BUF], cfg);
     let [a0, a1, a2, a3] = STACK_IP;
     let ip = Ipv4Address::new(a0, a1, a2, a3);
     let mut iface = Interface::new(
@@ -130,10 +137,10 @@ fn unistack_child(offload: bool, vouch: bool, bytes: usize) {
         ChecksumCaps::all(),
     );
     let sink = iface
-        .tcp_listen(SINK, 8, vec![sock(), sock()], Config::default())
+        .tcp_listen(SINK, 8, vec![sock(), sock()], cfg)
         .expect("listen");
     let source = iface
-        .tcp_listen(SOURCE, 8, vec![sock(), sock()], Config::default())
+        .tcp_listen(SOURCE, 8, vec![sock(), sock()], cfg)
         .expect("listen");
     println!("ready");
     let _ = std::io::stdout().flush();
@@ -553,9 +560,10 @@ fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let bytes: usize = env("UNISTACK_TAP_BYTES").parse().expect("bytes");
         match role.as_str() {
-            "unistack-offload" => unistack_child(true, true, bytes),
-            "unistack-offload-verify" => unistack_child(true, false, bytes),
-            "unistack-plain" => unistack_child(false, true, bytes),
+            "unistack-offload" => unistack_child(true, true, NEW_RENO, bytes),
+            "unistack-offload-bbr" => unistack_child(true, true, BBR, bytes),
+            "unistack-offload-verify" => unistack_child(true, false, NEW_RENO, bytes),
+            "unistack-plain" => unistack_child(false, true, NEW_RENO, bytes),
             "smoltcp" => smoltcp_child(bytes),
             "linux-server" => linux_server_child(bytes),
             "linux-peer" => linux_peer_child(
@@ -602,12 +610,13 @@ fn main() {
         if size == 0 {
             continue;
         }
-        let contenders: [(&str, &'static str, &str); 4] = [
+        let contenders: [(&str, &'static str, &str); 5] = [
             (
                 "uo",
                 "unistack, TAP with offloads (TSO both ways)",
                 "unistack-offload",
             ),
+            ("ub", "unistack, offloads, BBR", "unistack-offload-bbr"),
             (
                 "uv",
                 "unistack, offloads, checksums in software",

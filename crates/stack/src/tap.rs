@@ -170,8 +170,24 @@ impl TapDevice {
     }
 
     /// Sleep until a frame can be read or `timeout` passes.
+    ///
+    /// Below a millisecond the wait is a `ppoll` on the device alone, to the nanosecond:
+    /// `poll(2)` would round it up to a whole millisecond, and at a TAP's tens of
+    /// microseconds of RTT the stack's deadlines (pacing, RACK's reordering window, delayed
+    /// ACKs of a fast peer) are that short. The interrupt event is not watched for so short
+    /// a wait; the caller looks at it when the wait returns.
     pub fn wait(&mut self, timeout: StdDuration) {
         // An error (say, an interrupted poll) is a spurious wakeup: the caller polls anyway.
+        if timeout < StdDuration::from_millis(1) {
+            use rustix::event::{PollFd, PollFlags, Timespec, poll};
+            let mut fds = [PollFd::new(&self.dev, PollFlags::IN)];
+            let ts = Timespec {
+                tv_sec: 0,
+                tv_nsec: i64::from(timeout.subsec_nanos()),
+            };
+            let _ = poll(&mut fds, Some(&ts));
+            return;
+        }
         let _ = self
             .dev
             .wait_readable_intr_timeout(&self.wake, Some(timeout));

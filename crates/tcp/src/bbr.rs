@@ -19,9 +19,16 @@
 //!   phase one min-RTT long), ProbeRTT (every 10 s without a new minimum: the window drops to
 //!   4 segments for 200 ms and one round so the queue drains and the minimum is measured
 //!   again).
-//! - **Window**: 2 × bandwidth × min RTT plus 3 segments for ACK aggregation (Linux's
-//!   `bbr_quantization_budget`), growing towards it by what each ACK delivered; never below 4
-//!   segments.
+//! - **Window**: 2 × bandwidth × min RTT, plus three send quanta (Linux's
+//!   `bbr_quantization_budget`: a quantum is a millisecond at the pacing rate, at least two
+//!   segments, at most the largest segment the socket sends — 64 KiB with TSO), plus the
+//!   largest ACK aggregation seen over the last 10 rounds (Linux's `extra_acked`: how much
+//!   more was acknowledged in a burst than the bandwidth explains since the burst began, as
+//!   when a peer or a virtual NIC answers in batches), growing towards it by what each ACK
+//!   delivered; never below 4 segments. Without the last two, a path whose minimum RTT is
+//!   far below its typical one (a TAP, whose kernel answers some segments within the write
+//!   that carried them) gets a window smaller than one TSO segment, its rate samples then
+//!   fall with the window, and the estimate spirals down.
 //! - **Loss**: fast recovery does not reduce the window (Linux v1 holds the window to the
 //!   flight for the first round of a recovery; here the pacing rate alone bounds what
 //!   recovery sends). A retransmission timeout still falls to one segment, and the window
@@ -54,6 +61,10 @@ const PROBE_RTT_TIME: u32 = 200_000;
 const MIN_SEGMENTS: usize = 4;
 /// Rounds without 25% growth after which the pipe is full.
 const FULL_BW_ROUNDS: u8 = 3;
+/// Rounds the ACK-aggregation maximum is kept (in two halves).
+const EXTRA_ACKED_ROUNDS: u32 = 10;
+/// An aggregation epoch longer than this restarts, µs.
+const EXTRA_ACKED_MAX_EPOCH: u32 = 100_000;
 
 /// The four states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +156,8 @@ pub(crate) struct AckSample {
     pub snd_nxt: SeqNumber,
     /// Bytes in flight after this ACK (RFC 6675's pipe).
     pub inflight: usize,
+    /// The largest segment the socket sends (the MSS, or the TSO limit).
+    pub max_segment: usize,
     /// The smallest RTT this ACK measured, µs (not from a retransmission).
     pub rtt_us: Option<u32>,
 }
@@ -162,6 +175,9 @@ pub struct Bbr {
     round: u32,
     /// The round ends when delivery reaches this.
     round_end: Option<SeqNumber>,
+    /// The round began with a send from idle: its end is the data sent before the first
+    /// ACK comes back, fixed when that ACK arrives.
+    round_pending: bool,
     round_start_at: u32,
     round_start_delivered: u32,
     /// Bytes delivered over the connection (wrapping: only differences within a round are
@@ -180,6 +196,15 @@ pub struct Bbr {
     prior_cwnd: usize,
     /// The pacing rate, bytes per second (0: not paced).
     pacing_rate: u64,
+    /// ACK aggregation: the maximum excess of each half of the window, bytes.
+    extra_acked: [u32; 2],
+    /// Which half is current.
+    extra_acked_idx: u8,
+    /// The round the current half began.
+    extra_acked_round: u32,
+    /// The current aggregation epoch: when it began (µs) and bytes acknowledged since.
+    ack_epoch_at: u32,
+    ack_epoch_bytes: u32,
 }
 
 impl Default for Bbr {
@@ -197,6 +222,7 @@ impl Bbr {
             min_rtt_at: 0,
             round: 0,
             round_end: None,
+            round_pending: false,
             round_start_at: 0,
             round_start_delivered: 0,
             delivered: 0,
@@ -210,6 +236,11 @@ impl Bbr {
             probe_rtt_done: None,
             prior_cwnd: 0,
             pacing_rate: 0,
+            extra_acked: [0; 2],
+            extra_acked_idx: 0,
+            extra_acked_round: 0,
+            ack_epoch_at: 0,
+            ack_epoch_bytes: 0,
         }
     }
 
@@ -270,6 +301,20 @@ impl Bbr {
         self.round_app_limited = true;
     }
 
+    /// Data goes out with nothing in flight: the current round's rate sample starts now, not
+    /// at the ACK that emptied the pipe (else the idle time between counts as the path's,
+    /// as `tcp_rate_skb_sent` also resets its delivery clock).
+    pub(crate) fn send_from_idle(&mut self, now: Duration) {
+        if self.round_end.is_some() || self.round_pending {
+            // The round is the flight that starts here: it ends with the last of the data
+            // sent before its first ACK returns (an ACK-clocked burst), not with that ACK.
+            self.round_start_at = micros(now);
+            self.round_start_delivered = self.delivered;
+            self.round_end = None;
+            self.round_pending = true;
+        }
+    }
+
     /// A retransmission timeout: remember the window (restored once the model says so) and
     /// start again from one segment, as every TCP does.
     pub(crate) fn on_timeout(&mut self, cwnd: usize) {
@@ -289,6 +334,11 @@ impl Bbr {
         self.delivered = self.delivered.wrapping_add(a.delivered as u32);
         // Round trips and the delivery-rate sample.
         let round_start = match self.round_end {
+            None if self.round_pending => {
+                self.round_pending = false;
+                self.round_end = Some(a.snd_nxt);
+                false
+            }
             None => {
                 self.start_round(now, a.snd_nxt);
                 false
@@ -318,6 +368,7 @@ impl Bbr {
             self.min_rtt = rtt.max(1);
             self.min_rtt_at = now;
         }
+        self.update_ack_aggregation(now, a.delivered, cwnd);
         let mut cwnd = cwnd;
         if expired && self.mode != Mode::ProbeRtt {
             self.mode = Mode::ProbeRtt;
@@ -361,7 +412,10 @@ impl Bbr {
         let floor = MIN_SEGMENTS * mss;
         let cwnd = match self.bdp(self.cwnd_gain()) {
             Some(bdp) => {
-                let target = bdp.saturating_add(3 * mss).max(floor);
+                let target = bdp
+                    .saturating_add(3 * self.quantum(mss, a.max_segment))
+                    .saturating_add(self.extra_acked())
+                    .max(floor);
                 if self.prior_cwnd > 0 && self.mode != Mode::ProbeRtt {
                     // After a timeout: grow back like slow start, up to what we had.
                     cwnd.saturating_add(a.delivered)
@@ -387,7 +441,49 @@ impl Bbr {
         }
     }
 
+    /// What the sender puts out at once: a millisecond at the pacing rate, at least two
+    /// segments, at most the largest segment it sends.
+    fn quantum(&self, mss: usize, max_segment: usize) -> usize {
+        let ms = usize::try_from(self.pacing_rate / 1000).unwrap_or(usize::MAX);
+        ms.min(max_segment).max(2 * mss)
+    }
+
+    /// The largest ACK aggregation over the last 10 rounds, bytes.
+    pub fn extra_acked(&self) -> usize {
+        self.extra_acked[0].max(self.extra_acked[1]) as usize
+    }
+
+    /// Linux's `bbr_update_ack_aggregation`: within an epoch of ACKs arriving at least as
+    /// fast as the bandwidth estimate, what was acknowledged beyond what the estimate
+    /// explains is aggregation; its maximum over 10 rounds (two halves) widens the window.
+    fn update_ack_aggregation(&mut self, now: u32, delivered: usize, cwnd: usize) {
+        let bw = self.bw.get();
+        if bw == 0 || delivered == 0 || !self.filled_pipe {
+            return;
+        }
+        if self.round.wrapping_sub(self.extra_acked_round) >= EXTRA_ACKED_ROUNDS / 2 {
+            self.extra_acked_round = self.round;
+            self.extra_acked_idx ^= 1;
+            self.extra_acked[usize::from(self.extra_acked_idx)] = 0;
+        }
+        let elapsed = since(now, self.ack_epoch_at);
+        let expected = u64::from(elapsed) * bw / 1_000_000;
+        if u64::from(self.ack_epoch_bytes) <= expected || elapsed > EXTRA_ACKED_MAX_EPOCH {
+            // ACKs came no faster than the bandwidth: a new epoch starts here.
+            self.ack_epoch_at = now;
+            self.ack_epoch_bytes = 0;
+        }
+        self.ack_epoch_bytes = self.ack_epoch_bytes.saturating_add(delivered as u32);
+        let expected = u64::from(since(now, self.ack_epoch_at)) * bw / 1_000_000;
+        let extra = u64::from(self.ack_epoch_bytes)
+            .saturating_sub(expected)
+            .min(cwnd as u64) as u32;
+        let i = usize::from(self.extra_acked_idx);
+        self.extra_acked[i] = self.extra_acked[i].max(extra);
+    }
+
     fn start_round(&mut self, now: u32, snd_nxt: SeqNumber) {
+        self.round_pending = false;
         self.round_end = Some(snd_nxt);
         self.round_start_at = now;
         self.round_start_delivered = self.delivered;
@@ -528,6 +624,10 @@ mod tests {
         rtt: u64,
         /// The application is the limit (it says so on every ACK).
         app_limited: bool,
+        /// The largest segment the sender may send.
+        max_segment: usize,
+        /// Report this RTT instead of the path's (µs).
+        rtt_sample: Option<u64>,
     }
 
     const MSS: usize = 1000;
@@ -543,6 +643,8 @@ mod tests {
                 rate,
                 rtt,
                 app_limited: false,
+                max_segment: MSS,
+                rtt_sample: None,
             }
         }
 
@@ -579,7 +681,8 @@ mod tests {
                         high: SeqNumber(self.delivered_seq),
                         snd_nxt: SeqNumber(self.snd_nxt),
                         inflight,
-                        rtt_us: Some((self.rtt + queue.min(span)) as u32),
+                        max_segment: self.max_segment,
+                        rtt_us: Some(self.rtt_sample.unwrap_or(self.rtt + queue.min(span)) as u32),
                     },
                     self.cwnd,
                     MSS,
@@ -621,6 +724,100 @@ mod tests {
             rate >= bw * 192 / 256 * 98 / 100 && rate <= bw * 320 / 256,
             "{rate}"
         );
+    }
+
+    /// A TAP: the kernel answers some segments within the write that carried them (a 7 µs
+    /// RTT), most after ~100 µs. 2 × BDP from the 7 µs minimum is 17.5 kB, a quarter of one
+    /// 64 KiB TSO segment; without the send quanta in the window the rate samples fell with
+    /// the window and the estimate spiralled down (unistack sent at 1 Gbit/s over a TAP
+    /// where NewReno reached 28).
+    #[test]
+    fn a_minimum_rtt_far_below_the_typical_one_does_not_starve_the_window() {
+        // 10 Gbit/s, 100 µs.
+        let mut p = Path::new(1_250_000_000, 100);
+        p.max_segment = 65_536;
+        p.rtt_sample = Some(7);
+        for _ in 0..400 {
+            p.round();
+        }
+        assert_eq!(p.bbr.min_rtt(), Some(Duration::from_micros(7)));
+        let bw = p.bbr.bandwidth();
+        assert!(bw > 1_000_000_000, "bandwidth {bw}");
+        assert!(p.cwnd >= 3 * 65_536, "cwnd {}", p.cwnd);
+    }
+
+    /// One batch of `n` ACKs of `MSS` each, all at `at` (µs), with `snd_nxt` after it.
+    fn batch(p: &mut Path, at: u64, n: usize, snd_nxt: u32) {
+        for _ in 0..n {
+            p.delivered_seq += MSS as u32;
+            p.cwnd = p.bbr.on_ack(
+                AckSample {
+                    now: Duration::from_micros(at),
+                    delivered: MSS,
+                    high: SeqNumber(p.delivered_seq),
+                    snd_nxt: SeqNumber(snd_nxt),
+                    inflight: (snd_nxt - p.delivered_seq) as usize,
+                    max_segment: MSS,
+                    rtt_us: None,
+                },
+                p.cwnd,
+                MSS,
+                10,
+            );
+        }
+    }
+
+    #[test]
+    fn batched_acks_widen_the_window_by_the_batch() {
+        // 12.5 MB/s, 10 ms; then the receiver answers every 10 ms with one batch for all
+        // it got (125 kB), while the sender keeps a flight ahead.
+        let mut p = Path::new(12_500_000, 10_000);
+        for _ in 0..40 {
+            p.round();
+        }
+        let little = p.bbr.extra_acked();
+        let before = p.cwnd;
+        let mut at = p.now + 20_000;
+        for _ in 0..8 {
+            let ahead = p.delivered_seq + 250_000;
+            batch(&mut p, at, 125, ahead);
+            at += 10_000;
+        }
+        // Each batch is ~125 kB beyond what the bandwidth explains at its instant; spread
+        // ACKs left only the probing phase's excess.
+        let extra = p.bbr.extra_acked();
+        assert!(little < 40_000, "{little}");
+        assert!((100_000..=200_000).contains(&extra), "{extra}");
+        assert!(
+            p.cwnd >= before + extra / 2,
+            "{} vs {before} + {extra}",
+            p.cwnd
+        );
+        assert!(p.bbr.bandwidth() >= 12_000_000, "{}", p.bbr.bandwidth());
+    }
+
+    /// An ACK-clocked flow whose pipe drains each round (a flight goes out, its ACKs come
+    /// back in one batch, the next flight leaves): the rate sample is the flight over its
+    /// round trip. Measured from the ACK that drained the pipe, it was one ACK's bytes over
+    /// the whole cycle, and the estimate collapsed within ten rounds.
+    #[test]
+    fn a_round_started_from_idle_measures_the_flight() {
+        let mut p = Path::new(12_500_000, 10_000);
+        for _ in 0..40 {
+            p.round();
+        }
+        let mut at = p.now + 20_000;
+        for _ in 0..30 {
+            // 100 kB leave at `at` into an empty pipe; their ACKs all return 10 ms later.
+            p.bbr.send_from_idle(Duration::from_micros(at));
+            let end = p.delivered_seq + 100_000;
+            p.snd_nxt = end;
+            batch(&mut p, at + 10_000, 100, end);
+            at += 20_000;
+        }
+        // 100 kB per 10 ms round trip: 10 MB/s (the older, higher samples have aged out).
+        let bw = p.bbr.bandwidth();
+        assert!((9_000_000..=11_000_000).contains(&bw), "{bw}");
     }
 
     #[test]

@@ -130,6 +130,13 @@ impl Congestion {
         }
     }
 
+    /// New data goes out with nothing in flight (BBR restarts its rate sample's clock).
+    pub(crate) fn send_from_idle(&mut self, now: Duration) {
+        if let Model::Bbr(b) = &mut self.model {
+            b.send_from_idle(now);
+        }
+    }
+
     /// Every ACK, in or out of recovery: what it delivered (BBR's input; the loss-based
     /// algorithms take theirs through [`Congestion::on_ack`]).
     pub(crate) fn on_delivery(&mut self, a: AckSample, initial_segments: usize) {

@@ -177,6 +177,45 @@ fn bbr_holds_its_rate_under_random_loss() {
 }
 
 #[test]
+fn bbr_at_a_tap_like_rtt_with_loss() {
+    // 50 µs RTT, 10 Gbit/s, 1% loss both ways (the TAP bench's lossy row): the loss-based
+    // window never grows back between losses a few round trips apart; BBR's model holds.
+    let link = LinkConfig {
+        delay: Duration::from_micros(25),
+        rate: Some(10_000_000_000),
+        loss_ppm: 10_000,
+        queue_limit: 100_000,
+        ..LinkConfig::default()
+    };
+    let size = 8 << 20;
+    let run = |congestion| {
+        let cfg = Config {
+            congestion,
+            ..Config::default()
+        };
+        let t = Transfer {
+            up: size,
+            down: 0,
+            buffer: 1 << 20,
+            time_limit: Duration::from_secs(60),
+            close: true,
+        };
+        let r = run_transfer(cfg, t, link, link, 4).expect("transfer");
+        assert_eq!(r.bytes, (size, 0));
+        (size as f64 * 8.0 / r.elapsed.as_secs_f64() / 1e9, r)
+    };
+    let (reno, _) = run(Algorithm::NewReno);
+    let (bbr, r) = run(Algorithm::Bbr);
+    eprintln!(
+        "NewReno {reno:.2} Gbit/s, BBR {bbr:.2} Gbit/s: {:?}",
+        r.client
+    );
+    assert!(bbr > 2.0 * reno, "BBR {bbr:.2}, NewReno {reno:.2}");
+    assert!(bbr > 7.0, "BBR {bbr:.2} Gbit/s");
+    assert_eq!(r.client.rto_fired, 0);
+}
+
+#[test]
 fn bbr_paces_and_keeps_the_queue_short() {
     // A clean path with room to bloat: 1 MiB windows (8 BDPs) and a 1000-packet queue
     // (120 ms). NewReno fills its window into the queue; BBR's pacing and 2-BDP window keep

@@ -18,6 +18,8 @@
 //!   [`FaultInjector`].
 //! - `--offload`: open the TAP with `IFF_VNET_HDR`, checksum offload and TSO (64 KiB TCP
 //!   segments both ways; see `TapDevice::open_offload`).
+//! - `--congestion newreno|cubic|bbr`: every connection's congestion control (default
+//!   NewReno).
 //!
 //! Prints `ready` when the device is open. Exits after `--seconds` (default 60), printing the
 //! fault counts and the device's counters (`tap TapStats {..}`, also printed after each
@@ -29,7 +31,7 @@ use std::time::{Duration, Instant};
 use unistack_ethif::MacAddress;
 use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
 use unistack_stack::{FaultInjector, Faults, Interface, InterfaceConfig, TapDevice, TcpHandle};
-use unistack_tcp::{Config, RecvError, Socket, State};
+use unistack_tcp::{Algorithm, Config, RecvError, Socket, State};
 
 fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
@@ -40,8 +42,8 @@ fn fnv(h: u64, d: &[u8]) -> u64 {
         .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-fn sock() -> Socket<'static> {
-    Socket::new(vec![0u8; 1 << 20], vec![0u8; 1 << 20], Config::default())
+fn sock(cfg: Config) -> Socket<'static> {
+    Socket::new(vec![0u8; 1 << 20], vec![0u8; 1 << 20], cfg)
 }
 
 fn main() {
@@ -51,6 +53,7 @@ fn main() {
     let mut faults = Faults::default();
     let mut offload = false;
     let mut ecn = false;
+    let mut cfg = Config::default();
     while let Some(a) = args.next() {
         let mut v = || {
             args.next()
@@ -67,6 +70,14 @@ fn main() {
             "--bytes" => bytes = v().parse().unwrap_or_else(|_| die("bad --bytes")),
             "--offload" => offload = true,
             "--ecn" => ecn = true,
+            "--congestion" => {
+                cfg.congestion = match v().as_str() {
+                    "newreno" => Algorithm::NewReno,
+                    "cubic" => Algorithm::Cubic,
+                    "bbr" => Algorithm::Bbr,
+                    _ => die("--congestion wants newreno, cubic or bbr"),
+                }
+            }
             "--faults" => {
                 for kv in v().split(',') {
                     let (k, n) = kv
@@ -118,20 +129,10 @@ fn main() {
         ChecksumCaps::all(),
     );
     let sink = iface
-        .tcp_listen(
-            9000,
-            64,
-            (0..4).map(|_| sock()).collect(),
-            Config::default(),
-        )
+        .tcp_listen(9000, 64, (0..4).map(|_| sock(cfg)).collect(), cfg)
         .unwrap();
     let source = iface
-        .tcp_listen(
-            9001,
-            64,
-            (0..4).map(|_| sock()).collect(),
-            Config::default(),
-        )
+        .tcp_listen(9001, 64, (0..4).map(|_| sock(cfg)).collect(), cfg)
         .unwrap();
     println!("ready");
     let _ = std::io::stdout().flush();
@@ -149,10 +150,7 @@ fn main() {
         let client = Socket::new(
             vec![0u8; 1 << 20],
             vec![0u8; 1 << 20],
-            Config {
-                ecn,
-                ..Config::default()
-            },
+            Config { ecn, ..cfg },
         );
         (
             iface
@@ -171,11 +169,11 @@ fn main() {
         let busy = iface.poll(t, &mut dev);
         while let Some(h) = iface.tcp_accept(sink) {
             sinks.push((h, 0, 0xcbf2_9ce4_8422_2325));
-            iface.tcp_replenish(sink, sock());
+            iface.tcp_replenish(sink, sock(cfg));
         }
         while let Some(h) = iface.tcp_accept(source) {
             sources.push((h, 0));
-            iface.tcp_replenish(source, sock());
+            iface.tcp_replenish(source, sock(cfg));
         }
         sinks.retain_mut(|(h, n, hash)| {
             let s = iface.tcp(*h).expect("handle");
