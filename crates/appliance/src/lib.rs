@@ -78,21 +78,18 @@ pub fn is_pattern(start: usize, data: &[u8]) -> bool {
 }
 
 /// A TCP socket sized for DNS over TCP.
-fn dns_socket() -> Socket<'static> {
-    Socket::new(
-        vec![0u8; 16 * 1024],
-        vec![0u8; 64 * 1024],
-        Config::default(),
-    )
+fn dns_socket(cfg: Config) -> Socket<'static> {
+    Socket::new(vec![0u8; 16 * 1024], vec![0u8; 64 * 1024], cfg)
 }
 
 /// A TCP socket with the appliance's buffer sizes.
 pub fn socket() -> Socket<'static> {
-    Socket::new(
-        vec![0u8; 512 * 1024],
-        vec![0u8; 512 * 1024],
-        Config::default(),
-    )
+    socket_with(Config::default())
+}
+
+/// [`socket`] with a given TCP configuration.
+pub fn socket_with(cfg: Config) -> Socket<'static> {
+    Socket::new(vec![0u8; 512 * 1024], vec![0u8; 512 * 1024], cfg)
 }
 
 enum Body {
@@ -171,6 +168,8 @@ pub struct Appliance {
     conns: Vec<HttpConn>,
     files: Files,
     out: Vec<u8>,
+    /// Every connection's TCP configuration.
+    tcp: Config,
     /// Counters.
     pub stats: ApplianceStats,
 }
@@ -185,6 +184,19 @@ impl Appliance {
         zones: Vec<Zone>,
         files: Files,
     ) -> Result<Self, String> {
+        Self::with_tcp(iface, zones, files, Config::default())
+    }
+
+    /// [`Appliance::new`] with every connection's TCP configuration (say, BBR).
+    ///
+    /// # Errors
+    /// As [`Appliance::new`].
+    pub fn with_tcp(
+        iface: &mut Interface<'static>,
+        zones: Vec<Zone>,
+        files: Files,
+        tcp: Config,
+    ) -> Result<Self, String> {
         // The generated body's table, made now rather than on the first request.
         pattern_table();
         let mut dns = Server::new(ServerConfig::default());
@@ -195,20 +207,10 @@ impl Appliance {
             .udp_bind(53, UdpSocket::new(256))
             .map_err(|e| e.to_string())?;
         let dns_tcp = iface
-            .tcp_listen(
-                53,
-                64,
-                (0..4).map(|_| dns_socket()).collect(),
-                Config::default(),
-            )
+            .tcp_listen(53, 64, (0..4).map(|_| dns_socket(tcp)).collect(), tcp)
             .map_err(|e| e.to_string())?;
         let http = iface
-            .tcp_listen(
-                80,
-                128,
-                (0..8).map(|_| socket()).collect(),
-                Config::default(),
-            )
+            .tcp_listen(80, 128, (0..8).map(|_| socket_with(tcp)).collect(), tcp)
             .map_err(|e| e.to_string())?;
         Ok(Appliance {
             dns,
@@ -219,6 +221,7 @@ impl Appliance {
             conns: Vec::new(),
             files,
             out: vec![0u8; 65535],
+            tcp,
             stats: ApplianceStats::default(),
         })
     }
@@ -251,14 +254,7 @@ impl Appliance {
                 input: Vec::new(),
                 output: Vec::new(),
             });
-            iface.tcp_replenish(
-                self.dns_tcp,
-                Socket::new(
-                    vec![0u8; 16 * 1024],
-                    vec![0u8; 64 * 1024],
-                    Config::default(),
-                ),
-            );
+            iface.tcp_replenish(self.dns_tcp, dns_socket(self.tcp));
         }
         let (dns, out, stats) = (&self.dns, &mut self.out, &mut self.stats);
         self.dns_conns
@@ -270,7 +266,7 @@ impl Appliance {
                 head: None,
                 body: None,
             });
-            iface.tcp_replenish(self.http, socket());
+            iface.tcp_replenish(self.http, socket_with(self.tcp));
         }
         let files = &mut self.files;
         let stats = &mut self.stats;

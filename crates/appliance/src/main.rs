@@ -81,6 +81,7 @@ struct Args {
     tap: Option<String>,
     ip: Option<String>,
     seconds: u64,
+    tcp: unistack_tcp::Config,
 }
 
 fn args() -> Args {
@@ -94,6 +95,7 @@ fn args() -> Args {
         tap: None,
         ip: None,
         seconds: u64::MAX,
+        tcp: unistack_tcp::Config::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -115,6 +117,15 @@ fn args() -> Args {
             "--tap" => a.tap = Some(v()),
             "--ip" => a.ip = Some(v()),
             "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
+            "--congestion" => {
+                use unistack_tcp::Algorithm;
+                a.tcp.congestion = match v().as_str() {
+                    "newreno" => Algorithm::NewReno,
+                    "cubic" => Algorithm::Cubic,
+                    "bbr" => Algorithm::Bbr,
+                    _ => die("--congestion wants newreno, cubic or bbr"),
+                }
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR | --disk FILE.tar]"
@@ -124,6 +135,9 @@ fn args() -> Args {
                 );
                 println!(
                     "  --disk FILE.tar: serve the archive's files over HTTP from a Xen blkfront disk (blkback serves FILE read-only)"
+                );
+                println!(
+                    "  --congestion newreno|cubic|bbr: the appliance's TCP congestion control (default newreno)"
                 );
                 std::process::exit(0)
             }
@@ -192,6 +206,7 @@ fn main() {
             zone,
             files,
             a.seconds,
+            a.tcp,
         );
         return;
     }
@@ -202,7 +217,8 @@ fn main() {
         Ipv4Cidr::new(CLIENT_IP, 24).unwrap_or(net),
         secret(1),
     );
-    let mut app = Appliance::new(&mut server, vec![zone], files).unwrap_or_else(|e| die(&e));
+    let mut app =
+        Appliance::with_tcp(&mut server, vec![zone], files, a.tcp).unwrap_or_else(|e| die(&e));
     let vif = "/local/domain/1/device/vif/0";
     let mut server_end = Netfront::connect(hv.domain(1), 0, vif, NetConfig::default())
         .unwrap_or_else(|e| die(&format!("netfront: {e}")));
@@ -353,7 +369,14 @@ fn main() {
     }
 }
 
-fn serve_tap(tap: &str, ip: &str, zone: unistack_dns::zone::Zone, files: Files, seconds: u64) {
+fn serve_tap(
+    tap: &str,
+    ip: &str,
+    zone: unistack_dns::zone::Zone,
+    files: Files,
+    seconds: u64,
+    tcp: unistack_tcp::Config,
+) {
     let (addr, prefix) = ip
         .split_once('/')
         .unwrap_or_else(|| die("--ip wants ADDR/PREFIX"));
@@ -367,7 +390,8 @@ fn serve_tap(tap: &str, ip: &str, zone: unistack_dns::zone::Zone, files: Files, 
             .unwrap_or_else(|e| die(&format!("{tap}: {e}")));
     let o = addr.octets();
     let mut iface = iface([2, 0, 0, 0x5e, o[2], o[3]], cidr, secret(3));
-    let mut app = Appliance::new(&mut iface, vec![zone], files).unwrap_or_else(|e| die(&e));
+    let mut app =
+        Appliance::with_tcp(&mut iface, vec![zone], files, tcp).unwrap_or_else(|e| die(&e));
     println!("serving DNS :53 and HTTP :80 on {tap} as {cidr:?}");
     let _ = std::io::stdout().flush();
     let start = Instant::now();

@@ -203,6 +203,55 @@ fn dig_and_curl_reach_the_appliance_over_tap() {
     assert_eq!(g, w, "SHA-256 of the download");
 }
 
+/// `--congestion bbr`: the appliance paces its HTTP body with BBR, over the in-process
+/// netfront link and over a TAP to curl (through 1% loss both ways on Linux's side); every
+/// byte arrives.
+#[test]
+fn a_bbr_appliance_serves_exact_bytes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_unistack-appliance"))
+        .args([
+            "--download",
+            "4194304",
+            "--lookups",
+            "10",
+            "--congestion",
+            "bbr",
+        ])
+        .args(["--pcap", "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("content verified"), "{text}");
+
+    let Some(app) = TapAppliance::start(
+        "bbr",
+        &["curl", "sha256sum", "nft"],
+        &["--congestion", "bbr"],
+    ) else {
+        return;
+    };
+    app.sh("nft add table inet loss && \
+         nft add chain inet loss in '{ type filter hook input priority 0; }' && \
+         nft add chain inet loss out '{ type filter hook output priority 0; }' && \
+         nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt 1 drop && \
+         nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt 1 drop");
+    let size = 20 << 20;
+    let dir = std::env::temp_dir();
+    let got = dir.join(format!("unistack-bbr-curl-{}", std::process::id()));
+    let want = dir.join(format!("unistack-bbr-want-{}", std::process::id()));
+    std::fs::write(&want, (0..size).map(pattern).collect::<Vec<u8>>()).unwrap();
+    app.sh(&format!(
+        "curl -sS --max-time 120 -o {} http://192.0.2.2/bytes/{size}",
+        got.display()
+    ));
+    let (g, w) = (sha256(&got), sha256(&want));
+    let _ = std::fs::remove_file(&got);
+    let _ = std::fs::remove_file(&want);
+    assert_eq!(g.len(), 64);
+    assert_eq!(g, w, "SHA-256 of the download");
+}
+
 /// `--disk FILE.tar`: an archive made by GNU tar (its default format: long names as
 /// `././@LongLink` entries) on a blkfront disk; curl downloads every file and each SHA-256
 /// matches the original.
