@@ -26,6 +26,9 @@
 # "load s" is the time until the first answer (zone loaded), "RSS MB" the resident memory of
 # the server's processes then. Debian's NSD 4.6 is built with --disable-recvmmsg.
 #
+# PERF=DIR records each server's run with `perf record -g` into DIR (compare the kernel paths
+# with `perf report -i DIR/knot-100.data --no-children --sort sym`).
+#
 # Network: only 127.0.0.1. Every wait is bounded; dnsperf stops after DURATION seconds.
 set -euo pipefail
 
@@ -294,9 +297,18 @@ for names in $SIZES; do
         fi
         rss=$(rss_kib "$SERVER_PID")
         before=$(cpu_ticks "$SERVER_PID")
+        perf_pid=""
+        if [ -n "${PERF:-}" ]; then
+            # PERF=DIR: record the server's threads (kernel included) into DIR/SERVER-NAMES.data.
+            mkdir -p "$PERF"
+            perf record -q -g -F 2000 -o "$PERF/$server-$names.data" \
+                -p "$(tree_pids "$SERVER_PID" | paste -sd, -)" -- sleep "$DURATION" 2>/dev/null &
+            perf_pid=$!
+        fi
         out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
             -c "$CLIENTS" -q "$OUTSTANDING" -e -t 2 2>&1)
         after=$(cpu_ticks "$SERVER_PID")
+        [ -n "$perf_pid" ] && wait "$perf_pid" || true
         stop_server
         completed=$(echo "$out" | awk '/Queries completed:/ { print $3 }')
         lost=$(echo "$out" | awk '/Queries lost:/ { print $3 }')
