@@ -118,13 +118,9 @@ fn args() -> Args {
             "--ip" => a.ip = Some(v()),
             "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
             "--congestion" => {
-                use unistack_tcp::Algorithm;
-                a.tcp.congestion = match v().as_str() {
-                    "newreno" => Algorithm::NewReno,
-                    "cubic" => Algorithm::Cubic,
-                    "bbr" => Algorithm::Bbr,
-                    _ => die("--congestion wants newreno, cubic or bbr"),
-                }
+                a.tcp.congestion = v()
+                    .parse()
+                    .unwrap_or_else(|e| die(&format!("--congestion: {e}")))
             }
             "-h" | "--help" => {
                 println!(

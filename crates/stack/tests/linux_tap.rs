@@ -97,6 +97,20 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Drop `percent`% of TCP packets at random both ways on Linux's side (nftables
+    /// `numgen random`).
+    fn tcp_loss(&self, percent: u32) {
+        self.sh(&format!(
+            "nft add table inet loss && \
+             nft add chain inet loss in '{{ type filter hook input priority 0; }}' && \
+             nft add chain inet loss out '{{ type filter hook output priority 0; }}' && \
+             nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt {percent} drop && \
+             nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt {percent} drop"
+        ));
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip")
@@ -343,11 +357,7 @@ fn linux_interop_over_tap_with_bbr() {
     }
     let size = 16 * MIB;
     let ns = Netns::new("bbr");
-    ns.sh("nft add table inet loss && \
-         nft add chain inet loss in '{ type filter hook input priority 0; }' && \
-         nft add chain inet loss out '{ type filter hook output priority 0; }' && \
-         nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt 2 drop && \
-         nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt 2 drop");
+    ns.tcp_loss(2);
     let faults = "reorder=20000,dup=5000,corrupt=1000";
     let args = ["--offload", "--congestion", "bbr", "--faults", faults];
     {
@@ -411,11 +421,7 @@ fn linux_interop_over_tap_with_faults() {
     let size = 8 * MIB;
     let ns = Netns::new("faults");
     // 2% random loss both ways on the Linux side (tc netem is not available here).
-    ns.sh("nft add table inet loss && \
-         nft add chain inet loss in '{ type filter hook input priority 0; }' && \
-         nft add chain inet loss out '{ type filter hook output priority 0; }' && \
-         nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt 2 drop && \
-         nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt 2 drop");
+    ns.tcp_loss(2);
     let faults = "reorder=50000,dup=10000,corrupt=1000";
     {
         let tapd = Tapd::start(

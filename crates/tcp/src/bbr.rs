@@ -633,6 +633,15 @@ mod tests {
     const MSS: usize = 1000;
 
     impl Path {
+        /// 12.5 MB/s (100 Mbit/s) and 10 ms, 40 rounds in: past Startup, cruising.
+        fn cruising() -> Self {
+            let mut p = Path::new(12_500_000, 10_000);
+            for _ in 0..40 {
+                p.round();
+            }
+            p
+        }
+
         fn new(rate: u64, rtt: u64) -> Self {
             Path {
                 bbr: Bbr::new(),
@@ -771,10 +780,7 @@ mod tests {
     fn batched_acks_widen_the_window_by_the_batch() {
         // 12.5 MB/s, 10 ms; then the receiver answers every 10 ms with one batch for all
         // it got (125 kB), while the sender keeps a flight ahead.
-        let mut p = Path::new(12_500_000, 10_000);
-        for _ in 0..40 {
-            p.round();
-        }
+        let mut p = Path::cruising();
         let little = p.bbr.extra_acked();
         let before = p.cwnd;
         let mut at = p.now + 20_000;
@@ -802,10 +808,7 @@ mod tests {
     /// the whole cycle, and the estimate collapsed within ten rounds.
     #[test]
     fn a_round_started_from_idle_measures_the_flight() {
-        let mut p = Path::new(12_500_000, 10_000);
-        for _ in 0..40 {
-            p.round();
-        }
+        let mut p = Path::cruising();
         let mut at = p.now + 20_000;
         for _ in 0..30 {
             // 100 kB leave at `at` into an empty pipe; their ACKs all return 10 ms later.
@@ -850,10 +853,7 @@ mod tests {
 
     #[test]
     fn app_limited_rounds_do_not_lower_the_estimate() {
-        let mut p = Path::new(12_500_000, 10_000);
-        for _ in 0..40 {
-            p.round();
-        }
+        let mut p = Path::cruising();
         let bw = p.bbr.bandwidth();
         // Now the application sends a trickle, and says so.
         p.app_limited = true;
@@ -877,10 +877,7 @@ mod tests {
 
     #[test]
     fn timeout_restarts_from_one_segment_and_regrows() {
-        let mut p = Path::new(12_500_000, 10_000);
-        for _ in 0..40 {
-            p.round();
-        }
+        let mut p = Path::cruising();
         let before = p.cwnd;
         p.bbr.on_timeout(p.cwnd);
         p.cwnd = MSS;

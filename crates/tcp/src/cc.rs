@@ -20,6 +20,36 @@ pub enum Algorithm {
     Bbr,
 }
 
+impl core::str::FromStr for Algorithm {
+    type Err = ParseAlgorithmError;
+
+    /// `newreno` (or `reno`), `cubic` or `bbr`, in any case (as command lines take them).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ("newreno", Algorithm::NewReno),
+            ("reno", Algorithm::NewReno),
+            ("cubic", Algorithm::Cubic),
+            ("bbr", Algorithm::Bbr),
+        ]
+        .into_iter()
+        .find(|(name, _)| s.eq_ignore_ascii_case(name))
+        .map(|(_, a)| a)
+        .ok_or(ParseAlgorithmError)
+    }
+}
+
+/// A name [`Algorithm`]'s `FromStr` does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseAlgorithmError;
+
+impl core::fmt::Display for ParseAlgorithmError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("congestion control: newreno, cubic or bbr")
+    }
+}
+
+impl core::error::Error for ParseAlgorithmError {}
+
 /// CUBIC's multiplicative decrease, scaled by 1024 (beta = 0.7).
 const CUBIC_BETA: u64 = 717;
 /// CUBIC's C = 0.4, scaled by 1024.
@@ -337,6 +367,15 @@ mod tests {
     use super::*;
 
     const NOW: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("NewReno".parse(), Ok(Algorithm::NewReno));
+        assert_eq!("reno".parse(), Ok(Algorithm::NewReno));
+        assert_eq!("cubic".parse(), Ok(Algorithm::Cubic));
+        assert_eq!("BBR".parse(), Ok(Algorithm::Bbr));
+        assert_eq!("vegas".parse::<Algorithm>(), Err(ParseAlgorithmError));
+    }
 
     #[test]
     fn cube_roots() {

@@ -130,7 +130,7 @@ pub mod wire;
 
 pub use assembler::Assembler;
 pub use buffer::RingBuffer;
-pub use cc::{Algorithm, Congestion};
+pub use cc::{Algorithm, Congestion, ParseAlgorithmError};
 pub use config::{Config, KeepAlive, window_shift_for};
 pub use error::Error;
 pub use isn::{COOKIE_MSS, CookieData, FourTuple, IsnKey, siphash};

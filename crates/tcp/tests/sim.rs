@@ -16,6 +16,17 @@ fn link(loss_ppm: u32) -> LinkConfig {
     }
 }
 
+/// `size` bytes one way with `buffer`-byte socket buffers, closed at the end.
+fn upload(size: usize, buffer: usize) -> Transfer {
+    Transfer {
+        up: size,
+        down: 0,
+        buffer,
+        time_limit: Duration::from_secs(60),
+        close: true,
+    }
+}
+
 fn transfer(up: usize, down: usize) -> Transfer {
     Transfer {
         up,
@@ -176,30 +187,29 @@ fn bbr_holds_its_rate_under_random_loss() {
     }
 }
 
-#[test]
-fn bbr_at_a_tap_like_rtt_with_loss() {
-    // 50 µs RTT, 10 Gbit/s, 1% loss both ways (the TAP bench's lossy row): the loss-based
-    // window never grows back between losses a few round trips apart; BBR's model holds.
-    let link = LinkConfig {
+/// A 50 µs RTT at 10 Gbit/s with 1% loss (the TAP bench's lossy conditions), a deep queue.
+fn tap_like_link() -> LinkConfig {
+    LinkConfig {
         delay: Duration::from_micros(25),
         rate: Some(10_000_000_000),
         loss_ppm: 10_000,
         queue_limit: 100_000,
         ..LinkConfig::default()
-    };
+    }
+}
+
+#[test]
+fn bbr_at_a_tap_like_rtt_with_loss() {
+    // 50 µs RTT, 10 Gbit/s, 1% loss both ways (the TAP bench's lossy row): the loss-based
+    // window never grows back between losses a few round trips apart; BBR's model holds.
+    let link = tap_like_link();
     let size = 8 << 20;
     let run = |congestion| {
         let cfg = Config {
             congestion,
             ..Config::default()
         };
-        let t = Transfer {
-            up: size,
-            down: 0,
-            buffer: 1 << 20,
-            time_limit: Duration::from_secs(60),
-            close: true,
-        };
+        let t = upload(size, 1 << 20);
         let r = run_transfer(cfg, t, link, link, 4).expect("transfer");
         assert_eq!(r.bytes, (size, 0));
         (size as f64 * 8.0 / r.elapsed.as_secs_f64() / 1e9, r)
@@ -241,25 +251,13 @@ fn low_rtt_loss_is_recovered_without_timeouts() {
     // (200 ms floor) costs 4000 round trips, so losses must be repaired by SACK, RACK and
     // TLP. Before RACK-TLP every seed here hit 1-2 RTOs and took 238-438 ms.
     use unistack_tcp::sim::{FNV_INIT, fnv1a, pattern};
-    let link = LinkConfig {
-        delay: Duration::from_micros(25),
-        rate: Some(10_000_000_000),
-        loss_ppm: 10_000,
-        queue_limit: 100_000,
-        ..LinkConfig::default()
-    };
+    let link = tap_like_link();
     let size = 16 << 20;
     let bytes: Vec<u8> = (0..size).map(|i| pattern(1, i)).collect();
     let expected = fnv1a(FNV_INIT, &bytes);
     let (mut rtos, mut lost) = (0, 0);
     for seed in 1..=3 {
-        let t = Transfer {
-            up: size,
-            down: 0,
-            buffer: 1 << 20,
-            time_limit: Duration::from_secs(60),
-            close: true,
-        };
+        let t = upload(size, 1 << 20);
         let r = run_transfer(Config::default(), t, link, link, seed).expect("transfer");
         assert_eq!(r.bytes, (size, 0));
         assert_eq!(r.hashes.0, expected, "the exact byte stream");

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use unistack_ethif::MacAddress;
 use unistack_ipv4::{ChecksumCaps, Ipv4Address, Ipv4Cidr};
 use unistack_stack::{FaultInjector, Faults, Interface, InterfaceConfig, TapDevice, TcpHandle};
-use unistack_tcp::{Algorithm, Config, RecvError, Socket, State};
+use unistack_tcp::{Config, RecvError, Socket, State};
 
 fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
@@ -71,12 +71,9 @@ fn main() {
             "--offload" => offload = true,
             "--ecn" => ecn = true,
             "--congestion" => {
-                cfg.congestion = match v().as_str() {
-                    "newreno" => Algorithm::NewReno,
-                    "cubic" => Algorithm::Cubic,
-                    "bbr" => Algorithm::Bbr,
-                    _ => die("--congestion wants newreno, cubic or bbr"),
-                }
+                cfg.congestion = v()
+                    .parse()
+                    .unwrap_or_else(|e| die(&format!("--congestion: {e}")))
             }
             "--faults" => {
                 for kv in v().split(',') {
