@@ -46,6 +46,7 @@
 //! why, and it sends and receives nothing more. Nothing panics.
 
 use alloc::collections::BTreeMap;
+use alloc::collections::btree_map::Entry;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -603,14 +604,13 @@ impl<B: Grants + Events + Store> Netback<B> {
         front: DomId,
         gref: GrantRef,
     ) -> Result<&'m B::Mapped, Error> {
-        if !maps.contains_key(&gref) {
-            if maps.len() >= MAX_MAPPINGS {
-                return Err(Error::InvalidArgument);
-            }
-            let m = platform.map(front, &[gref])?;
-            maps.insert(gref, m);
+        // One search of the map per frame (the hot path looks up a page it mapped before).
+        let mapped = maps.len();
+        match maps.entry(gref) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(_) if mapped >= MAX_MAPPINGS => Err(Error::InvalidArgument),
+            Entry::Vacant(v) => Ok(v.insert(platform.map(front, &[gref])?)),
         }
-        maps.get(&gref).ok_or(Error::InvalidArgument)
     }
 
     fn respond_tx(&mut self, id: u16, status: NetifStatus) -> Result<(), Error> {
