@@ -1715,7 +1715,12 @@ impl<'a> Socket<'a> {
                         .sack_blocks
                         .as_slice()
                         .iter()
-                        .any(|&(s, e)| SeqNumber(s) <= start && SeqNumber(e) >= end))
+                        // (A block past SND.NXT reports data never sent: not a sample.)
+                        .any(|&(s, e)| {
+                            SeqNumber(s) <= start
+                                && SeqNumber(e) >= end
+                                && SeqNumber(e) <= self.snd_nxt
+                        }))
             {
                 rtt_us = Some(since(micros(now), sent).max(1));
                 self.rtt_probe_bbr = None;
