@@ -2612,13 +2612,15 @@ impl<'a> Socket<'a> {
                 }
                 self.snd_nxt = end;
             }
-            if plan.len > 0 && !plan.probe {
-                self.pace(now, plan.len);
-            }
-            if !plan.rexmit && self.outstanding() == plan.len + usize::from(plan.fin) {
-                self.cc.send_from_idle(now);
-            }
+            // BBR's bookkeeping (one test of the algorithm on the others' path): pacing, the
+            // idle restart of its rate sample, its RTT probe.
             if self.cc.model_based() {
+                if plan.len > 0 && !plan.probe {
+                    self.pace(now, plan.len);
+                }
+                if !plan.rexmit && self.outstanding() == plan.len + usize::from(plan.fin) {
+                    self.cc.send_from_idle(now);
+                }
                 match self.rtt_probe_bbr {
                     None if !plan.rexmit && plan.len > 0 => {
                         self.rtt_probe_bbr = Some((plan.seq, plan.seq + plan.len, micros(now)));
