@@ -140,12 +140,14 @@ impl TxLog {
         while self.ranges.len() > len.max(1) {
             // 1. A fully SACKed range: its flags and time no longer matter.
             let n = self.ranges.len();
-            let dead = (!sacked.is_empty()).then_some(()).and_then(|()| {
+            let dead = if sacked.is_empty() {
+                None
+            } else {
                 (0..n).find(|&i| {
                     let (s, e) = (self.start_of(i, una), self.ranges[i].end);
                     e > s && sacked.sacked_in(s, e) == (e - s) as usize
                 })
-            });
+            };
             if let Some(i) = dead {
                 if i + 1 < n {
                     // The next range extends down over it.

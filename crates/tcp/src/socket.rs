@@ -2492,7 +2492,6 @@ impl<'a> Socket<'a> {
     /// A segment sent late by up to one interval keeps the schedule (credit for a late
     /// wake-up, as Linux gives), so the average rate holds on a coarse event loop.
     fn pace(&mut self, now: Duration, len: usize) {
-        self.pace_held = false;
         let Some(rate) = self.cc.pacing_rate() else {
             self.pace_at = At::NONE;
             return;
