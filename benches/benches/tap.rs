@@ -21,6 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use unistack_stack::netns::Netns;
+
 const ROLE: &str = "UNISTACK_TAP_BENCH_ROLE";
 const MIB: usize = 1 << 20;
 const BUF: usize = 1 << 20;
@@ -340,20 +342,10 @@ fn linux_peer_child(addr: &str, send: bool, bytes: usize) {
 
 // ---------------------------------------------------------------- the parent
 
-fn sh(ns: Option<&str>, cmd: &str) -> bool {
-    let mut c = match ns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, "sh", "-c", cmd]);
-            c
-        }
-        None => {
-            let mut c = Command::new("sh");
-            c.args(["-c", cmd]);
-            c
-        }
-    };
-    c.stdout(Stdio::null())
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
@@ -364,64 +356,29 @@ fn skip_reason() -> Option<String> {
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("needs root (network namespaces, TAP devices)".into());
     }
-    for tool in ["ip", "nft"] {
-        if !sh(None, &format!("command -v {tool}")) {
+    for tool in ["ip", "nft", "bash"] {
+        if !have(tool) {
             return Some(format!("needs `{tool}`"));
         }
     }
     None
 }
 
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let name = format!("usb-{tag}-{}", std::process::id());
-        let _ = sh(None, &format!("ip netns del {name}"));
-        assert!(
-            sh(None, &format!("ip netns add {name}")),
-            "ip netns add {name}"
-        );
-        assert!(sh(Some(&name), "ip link set lo up"));
-        Ns(name)
-    }
-
-    /// A child of this binary inside the namespace, in `role`.
-    fn spawn(&self, role: &str, vars: &[(&str, String)]) -> Child {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0])
-            .arg(std::env::current_exe().expect("exe"))
-            .env(ROLE, role)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in vars {
-            c.env(k, v);
-        }
-        c.spawn().expect("spawn")
-    }
-
-    fn loss(&self, percent: u32) {
-        assert!(sh(
-            Some(&self.0),
-            &format!(
-                "nft add table inet loss && \
-                 nft add chain inet loss in '{{ type filter hook input priority 0; }}' && \
-                 nft add chain inet loss out '{{ type filter hook output priority 0; }}' && \
-                 nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt {percent} drop && \
-                 nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt {percent} drop"
-            )
-        ));
-    }
-
-    fn no_loss(&self) {
-        let _ = sh(Some(&self.0), "nft delete table inet loss");
-    }
+/// A bench namespace, `us-bench-{tag}-{pid}`.
+fn netns(tag: &str) -> Netns {
+    Netns::new(&format!("bench-{tag}")).expect("network namespace")
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = sh(None, &format!("ip netns del {}", self.0));
+/// A child of this binary inside the namespace, in `role`.
+fn spawn(ns: &Netns, role: &str, vars: &[(&str, String)]) -> Child {
+    let mut c = ns.cmd(std::env::current_exe().expect("exe"));
+    c.env(ROLE, role)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in vars {
+        c.env(k, v);
     }
+    c.spawn().expect("spawn")
 }
 
 /// Wait for a child's `ready` line.
@@ -445,7 +402,7 @@ fn ready(child: &mut Child) {
 /// One contender: a namespace where Linux reaches the stack at `addr`, and the stack's child.
 struct Setup {
     name: &'static str,
-    ns: Vec<Ns>,
+    ns: Vec<Netns>,
     peer_ns: usize,
     addr: String,
     child: Child,
@@ -459,13 +416,11 @@ impl Drop for Setup {
 }
 
 fn tap_setup(name: &'static str, tag: &str, role: &str, bytes: usize) -> Setup {
-    let ns = Ns::new(tag);
-    let mut child = ns.spawn(role, &[("UNISTACK_TAP_BYTES", bytes.to_string())]);
+    let ns = netns(tag);
+    let mut child = spawn(&ns, role, &[("UNISTACK_TAP_BYTES", bytes.to_string())]);
     ready(&mut child);
-    assert!(sh(
-        Some(&ns.0),
-        &format!("ip addr add {LINUX_IP}/24 dev {TAP} && ip link set {TAP} up")
-    ));
+    ns.addr_up(TAP, &format!("{LINUX_IP}/24"))
+        .expect("TAP address");
     Setup {
         name,
         ns: vec![ns],
@@ -476,18 +431,15 @@ fn tap_setup(name: &'static str, tag: &str, role: &str, bytes: usize) -> Setup {
 }
 
 fn veth_setup(bytes: usize) -> Setup {
-    let (a, b) = (Ns::new("va"), Ns::new("vb"));
-    assert!(sh(
-        None,
-        &format!(
-            "ip link add usbva type veth peer name usbvb && \
-             ip link set usbva netns {} && ip link set usbvb netns {} && \
-             ip -n {} addr add 198.51.100.1/24 dev usbva && ip -n {} link set usbva up && \
-             ip -n {} addr add 198.51.100.2/24 dev usbvb && ip -n {} link set usbvb up",
-            a.0, b.0, a.0, a.0, b.0, b.0
-        )
-    ));
-    let mut child = b.spawn("linux-server", &[("UNISTACK_TAP_BYTES", bytes.to_string())]);
+    let (a, b) = (netns("va"), netns("vb"));
+    a.veth("usbva", &b, "usbvb").expect("veth pair");
+    a.addr_up("usbva", "198.51.100.1/24").expect("veth address");
+    b.addr_up("usbvb", "198.51.100.2/24").expect("veth address");
+    let mut child = spawn(
+        &b,
+        "linux-server",
+        &[("UNISTACK_TAP_BYTES", bytes.to_string())],
+    );
     ready(&mut child);
     Setup {
         name: "Linux ↔ Linux over veth",
@@ -513,7 +465,8 @@ fn cpu_ns(pid: u32) -> Option<u64> {
 /// child (the user-space stack, or for veth the Linux server process) spent meanwhile.
 fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<(Duration, u64)> {
     let before = cpu_ns(s.child.id());
-    let mut c = s.ns[s.peer_ns].spawn(
+    let mut c = spawn(
+        &s.ns[s.peer_ns],
         "linux-peer",
         &[
             ("UNISTACK_TAP_ADDR", s.addr.clone()),
@@ -635,7 +588,7 @@ fn main() {
         }
         if loss > 0 {
             for (_, s) in &setups {
-                s.ns[s.peer_ns].loss(loss);
+                s.ns[s.peer_ns].tcp_loss(loss).expect("nftables loss");
             }
         }
         // results[setup][direction] = (Gbit/s, CPU seconds per GiB) per round
@@ -687,9 +640,6 @@ fn main() {
             }
         }
         report.push((title, med));
-        for (_, s) in &setups {
-            s.ns[s.peer_ns].no_loss();
-        }
     }
     println!("\nTargets: unistack >= 5x smoltcp and >= 50% of Linux veth-to-veth (clean).");
     if smoke {

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use unistack_stack::netns::Netns;
+
 fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
 }
@@ -71,7 +73,7 @@ fn have(tool: &str) -> bool {
 /// The appliance on a TAP device inside a fresh network namespace, with Linux at 192.0.2.1;
 /// `None` (after printing SKIPPED) without root, `/dev/net/tun` or a tool in `tools`.
 struct TapAppliance {
-    ns: String,
+    ns: Netns,
     child: Option<std::process::Child>,
 }
 
@@ -81,27 +83,20 @@ impl TapAppliance {
         let root = status
             .lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-        let missing: Vec<_> = ["ip"].iter().chain(tools).filter(|t| !have(t)).collect();
+        let missing: Vec<_> = ["ip", "bash"]
+            .iter()
+            .chain(tools)
+            .filter(|t| !have(t))
+            .collect();
         if !root || !missing.is_empty() || !std::path::Path::new("/dev/net/tun").exists() {
             println!("SKIPPED: needs root, /dev/net/tun and {missing:?}");
             return None;
         }
-        let ns = format!("us-app-{tag}-{}", std::process::id());
-        assert!(
-            Command::new("ip")
-                .args(["netns", "add", &ns])
-                .status()
-                .unwrap()
-                .success()
-        );
+        let ns = Netns::new(&format!("app-{tag}")).unwrap();
         let mut app = TapAppliance { ns, child: None };
-        let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &app.ns,
-                env!("CARGO_BIN_EXE_unistack-appliance"),
-            ])
+        let mut child = app
+            .ns
+            .cmd(env!("CARGO_BIN_EXE_unistack-appliance"))
             .args([
                 "--tap",
                 "ustap0",
@@ -118,33 +113,24 @@ impl TapAppliance {
         app.child = Some(child);
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         assert!(first.starts_with("serving"), "{first}");
-        app.sh("ip link set lo up && ip addr add 192.0.2.1/24 dev ustap0 && ip link set ustap0 up");
+        app.ns.addr_up("ustap0", "192.0.2.1/24").unwrap();
         std::thread::sleep(Duration::from_millis(100));
         Some(app)
     }
 
     /// Run a bash script in the namespace; its stdout. Fails the test if the script fails.
     fn sh(&self, script: &str) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns, "bash", "-c", script])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "`{script}`: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        self.ns.sh(script).unwrap()
     }
 }
 
 impl Drop for TapAppliance {
+    /// The appliance goes first, then (with the field) its namespace.
     fn drop(&mut self) {
         if let Some(c) = self.child.as_mut() {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
     }
 }
 
@@ -236,11 +222,7 @@ fn a_bbr_appliance_serves_exact_bytes() {
     ) else {
         return;
     };
-    app.sh("nft add table inet loss && \
-         nft add chain inet loss in '{ type filter hook input priority 0; }' && \
-         nft add chain inet loss out '{ type filter hook output priority 0; }' && \
-         nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt 1 drop && \
-         nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt 1 drop");
+    app.ns.tcp_loss(1).unwrap();
     curl_generated_bytes(&app, 20 << 20, "bbr");
 }
 

@@ -29,6 +29,8 @@
 //!   offload and TSO on request, so TCP crosses it in segments of up to 64 KiB both ways) and
 //!   `Recorder`, which writes any
 //!   device's traffic as a pcap capture.
+//! - With `std` on Linux, `netns`: throwaway network namespaces (`ip netns`) for the root-only
+//!   tests and benches that put a TAP device or a veth pair in one.
 //!
 //! # Features
 //! The core needs `alloc` (socket tables, ARP-queued packets). `std` (default) adds nothing
@@ -50,6 +52,8 @@ mod device;
 pub mod dns;
 mod iface;
 pub mod netfront;
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub mod netns;
 #[cfg(feature = "std")]
 mod pcap;
 #[cfg(all(feature = "std", target_os = "linux"))]

@@ -16,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use unistack_stack::netns::Netns;
+
 const MIB: usize = 1 << 20;
 
 fn pattern(i: usize) -> u8 {
@@ -57,68 +59,6 @@ fn skip_reason() -> Option<String> {
     None
 }
 
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("us-{tag}-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        assert!(
-            Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let ns = Netns { name };
-        ns.sh("ip link set lo up");
-        ns
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
-    fn sh(&self, script: &str) -> String {
-        let out = self.cmd("bash").args(["-c", script]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "`{script}` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Netns {
-    /// Drop `percent`% of TCP packets at random both ways on Linux's side (nftables
-    /// `numgen random`).
-    fn tcp_loss(&self, percent: u32) {
-        self.sh(&format!(
-            "nft add table inet loss && \
-             nft add chain inet loss in '{{ type filter hook input priority 0; }}' && \
-             nft add chain inet loss out '{{ type filter hook output priority 0; }}' && \
-             nft add rule inet loss in meta l4proto tcp numgen random mod 100 lt {percent} drop && \
-             nft add rule inet loss out meta l4proto tcp numgen random mod 100 lt {percent} drop"
-        ));
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
 struct Tapd {
     child: Child,
     lines: mpsc::Receiver<String>,
@@ -149,7 +89,7 @@ impl Tapd {
         });
         let t = Tapd { child, lines };
         t.expect("ready", Duration::from_secs(20));
-        ns.sh("ip addr add 192.0.2.1/24 dev ustap0 && ip link set ustap0 up");
+        ns.addr_up("ustap0", "192.0.2.1/24").unwrap();
         t
     }
 
@@ -179,7 +119,8 @@ fn transfers(ns: &Netns, tapd: &Tapd, size: usize) {
     let file = std::env::temp_dir().join(format!("unistack-tap-{}-{size}", std::process::id()));
     let data: Vec<u8> = (0..size).map(pattern).collect();
     std::fs::write(&file, &data).unwrap();
-    ns.sh(&format!("cat {} > /dev/tcp/192.0.2.2/9000", file.display()));
+    ns.sh(&format!("cat {} > /dev/tcp/192.0.2.2/9000", file.display()))
+        .unwrap();
     let line = tapd.expect("sink", Duration::from_secs(120));
     assert_eq!(
         line,
@@ -192,7 +133,8 @@ fn transfers(ns: &Netns, tapd: &Tapd, size: usize) {
     ns.sh(&format!(
         "exec 3<>/dev/tcp/192.0.2.2/9001; cat <&3 > {}",
         got.display()
-    ));
+    ))
+    .unwrap();
     let down = std::fs::read(&got).unwrap();
     assert_eq!(down.len(), size, "unistack → Linux length");
     assert!(down == data, "unistack → Linux bytes differ");
@@ -202,7 +144,7 @@ fn transfers(ns: &Netns, tapd: &Tapd, size: usize) {
 
 fn linux_listener(ns: &Netns) -> (Child, mpsc::Receiver<String>) {
     let mut child = ns
-        .cmd(&std::env::current_exe().unwrap().to_string_lossy())
+        .cmd(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "linux_listener_helper",
@@ -292,10 +234,10 @@ fn linux_interop_over_tap() {
     // 50 MiB each way, as the issue asks (Linux → stack, stack → Linux, stack client →
     // Linux listener).
     let size = 50 * MIB;
-    let ns = Netns::new("tap");
+    let ns = Netns::new("tap").unwrap();
     {
         let tapd = Tapd::start(&ns, &["--source-bytes", &size.to_string()]);
-        let ping = ns.sh("ping -c 3 -i 0.2 -W 2 192.0.2.2");
+        let ping = ns.sh("ping -c 3 -i 0.2 -W 2 192.0.2.2").unwrap();
         assert!(ping.contains("3 received"), "{ping}");
         transfers(&ns, &tapd, size);
     }
@@ -312,10 +254,10 @@ fn linux_interop_over_tap_with_offload() {
         return;
     }
     let size = 20 * MIB;
-    let ns = Netns::new("offload");
+    let ns = Netns::new("offload").unwrap();
     {
         let tapd = Tapd::start(&ns, &["--source-bytes", &size.to_string(), "--offload"]);
-        let ping = ns.sh("ping -c 3 -i 0.2 -W 2 192.0.2.2");
+        let ping = ns.sh("ping -c 3 -i 0.2 -W 2 192.0.2.2").unwrap();
         assert!(ping.contains("3 received"), "{ping}");
         transfers(&ns, &tapd, size);
         // Reports follow the sink (Linux → us) and the source (us → Linux).
@@ -356,8 +298,8 @@ fn linux_interop_over_tap_with_bbr() {
         return;
     }
     let size = 16 * MIB;
-    let ns = Netns::new("bbr");
-    ns.tcp_loss(2);
+    let ns = Netns::new("bbr").unwrap();
+    ns.tcp_loss(2).unwrap();
     let faults = "reorder=20000,dup=5000,corrupt=1000";
     let args = ["--offload", "--congestion", "bbr", "--faults", faults];
     {
@@ -386,8 +328,8 @@ fn linux_interop_over_tap_with_ecn() {
         return;
     }
     let size = 4 * MIB;
-    let ns = Netns::new("ecn");
-    ns.sh("sysctl -qw net.ipv4.tcp_ecn=1");
+    let ns = Netns::new("ecn").unwrap();
+    ns.sh("sysctl -qw net.ipv4.tcp_ecn=1").unwrap();
     {
         let tapd = Tapd::start(&ns, &["--source-bytes", &size.to_string()]);
         transfers(&ns, &tapd, size);
@@ -419,9 +361,9 @@ fn linux_interop_over_tap_with_faults() {
         return;
     }
     let size = 8 * MIB;
-    let ns = Netns::new("faults");
+    let ns = Netns::new("faults").unwrap();
     // 2% random loss both ways on the Linux side (tc netem is not available here).
-    ns.tcp_loss(2);
+    ns.tcp_loss(2).unwrap();
     let faults = "reorder=50000,dup=10000,corrupt=1000";
     {
         let tapd = Tapd::start(
@@ -431,6 +373,6 @@ fn linux_interop_over_tap_with_faults() {
         transfers(&ns, &tapd, size);
     }
     client_to_linux(&ns, size, &["--faults", faults]);
-    let counters = ns.sh("nft list ruleset");
+    let counters = ns.sh("nft list ruleset").unwrap();
     assert!(counters.contains("numgen random"), "{counters}");
 }
