@@ -247,8 +247,29 @@ pub fn tcp_connection(data: &[u8]) {
                         let seg = TcpRepr::parse_bytes(&buf[..n], b, a, Checksum::Both)
                             .expect("own segment parses");
                         assert!(!ect || !seg.payload.is_empty(), "ECT without data");
-                        // Every seventh step's deliveries arrive CE-marked.
-                        client.handle_segment_ecn(now, b, a, &seg, ect && steps % 7 == 0);
+                        // Every seventh step's deliveries arrive CE-marked. From op 29 up,
+                        // the client's application reads in place, at most (op / 10 - 2) *
+                        // 64 bytes of each offer, checking them as a buffered read does.
+                        let ce = ect && steps % 7 == 0;
+                        if op[0] >= 29 {
+                            let limit = usize::from(op[0] / 10 - 2) * 64;
+                            client.handle_segment_with(now, b, a, &seg, ce, &mut |d: &[u8]| {
+                                let d = &d[..d.len().min(limit)];
+                                if read != usize::MAX {
+                                    for (i, &byte) in d.iter().enumerate() {
+                                        assert_eq!(
+                                            byte,
+                                            pattern(read + i),
+                                            "client read in place bytes the server never wrote"
+                                        );
+                                    }
+                                    read += d.len();
+                                }
+                                d.len()
+                            });
+                        } else {
+                            client.handle_segment_ecn(now, b, a, &seg, ce);
+                        }
                         moved = true;
                     }
                     if let Some(t) = client.poll_transmit(now) {

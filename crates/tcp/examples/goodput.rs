@@ -42,6 +42,7 @@ fn main() {
                 buffer: 256 << 10,
                 time_limit: Duration::from_secs(3600),
                 close: false,
+                read_in_place: None,
             };
             let r = sim::run_transfer(cfg, transfer, link, link, seed).expect("transfer");
             assert_eq!(r.bytes.0, mib << 20);

@@ -288,6 +288,48 @@ pub struct Transfer {
     pub time_limit: Duration,
     /// Close both sides at the end and require both to reach CLOSED/TIME-WAIT.
     pub close: bool,
+    /// The server reads the upload in place as segments arrive
+    /// ([`Socket::handle_segment_with`]), taking at most this many bytes of each offer (the
+    /// rest is buffered and read as usual); `None`: it reads only from its buffer.
+    pub read_in_place: Option<usize>,
+}
+
+/// The receiving application: checks every byte against the pattern and hashes the stream.
+struct Reader {
+    seed: u8,
+    got: usize,
+    hash: u64,
+    up: bool,
+    bad: Option<SimError>,
+}
+
+impl Reader {
+    fn new(seed: u8, up: bool) -> Self {
+        Reader {
+            seed,
+            got: 0,
+            hash: FNV_INIT,
+            up,
+            bad: None,
+        }
+    }
+
+    fn read(&mut self, d: &[u8]) -> usize {
+        self.hash = fnv1a(self.hash, d);
+        if let Some(i) = d
+            .iter()
+            .enumerate()
+            .position(|(i, &b)| b != pattern(self.seed, self.got + i))
+            && self.bad.is_none()
+        {
+            self.bad = Some(SimError::Corrupted {
+                up: self.up,
+                offset: self.got + i,
+            });
+        }
+        self.got += d.len();
+        d.len()
+    }
 }
 
 const CLIENT: Ipv4Address = Ipv4Address::new(192, 0, 2, 1);
@@ -340,8 +382,8 @@ pub fn run_transfer(
     let mut buf = std::vec![0u8; 70_000];
     let mut bad_checksums = 0u64;
     let (mut sent_up, mut sent_down) = (0usize, 0usize);
-    let (mut got_up, mut got_down) = (0usize, 0usize);
-    let (mut hash_up, mut hash_down) = (FNV_INIT, FNV_INIT);
+    let (mut reader_up, mut reader_down) = (Reader::new(1, true), Reader::new(2, false));
+    let mut seen = 0usize;
     let (mut exp_up, mut exp_down) = (FNV_INIT, FNV_INIT);
     let mut last_progress = now;
     let mut longest_stall = Duration::ZERO;
@@ -369,52 +411,22 @@ pub fn run_transfer(
             exp_down = fnv1a(exp_down, &chunk[..q]);
             sent_down += q;
         }
-        let mut bad = None;
-        while let Ok(n) = server.recv_with(|d| {
-            hash_up = fnv1a(hash_up, d);
-            if let Some(i) = d
-                .iter()
-                .enumerate()
-                .position(|(i, &b)| b != pattern(1, got_up + i))
-                && bad.is_none()
-            {
-                bad = Some(SimError::Corrupted {
-                    up: true,
-                    offset: got_up + i,
-                });
-            }
-            d.len()
-        }) {
-            if n == 0 {
-                break;
-            }
-            got_up += n;
+        while let Ok(n) = server.recv_with(|d| reader_up.read(d))
+            && n > 0
+        {}
+        while let Ok(n) = client.recv_with(|d| reader_down.read(d))
+            && n > 0
+        {}
+        // Progress: bytes read here or in place since the last look.
+        if reader_up.got + reader_down.got != seen {
+            seen = reader_up.got + reader_down.got;
             last_progress = now;
         }
-        while let Ok(n) = client.recv_with(|d| {
-            hash_down = fnv1a(hash_down, d);
-            if let Some(i) = d
-                .iter()
-                .enumerate()
-                .position(|(i, &b)| b != pattern(2, got_down + i))
-                && bad.is_none()
-            {
-                bad = Some(SimError::Corrupted {
-                    up: false,
-                    offset: got_down + i,
-                });
-            }
-            d.len()
-        }) {
-            if n == 0 {
-                break;
-            }
-            got_down += n;
-            last_progress = now;
-        }
-        if let Some(e) = bad {
+        if let Some(e) = reader_up.bad.take().or(reader_down.bad.take()) {
             return Err(e);
         }
+        let (got_up, got_down) = (reader_up.got, reader_down.got);
+        let (hash_up, hash_down) = (reader_up.hash, reader_down.hash);
         let done = got_up == transfer.up && got_down == transfer.down;
         if done && transfer.close && !closed_sent {
             client.close();
@@ -477,10 +489,18 @@ pub fn run_transfer(
                 bad_checksums += 1;
                 continue;
             };
-            if server.is_open()
-                && server.handle_segment(now, src, dst, &seg) != crate::Outcome::NotMine
-            {
-                continue;
+            if server.is_open() {
+                let outcome = match transfer.read_in_place {
+                    Some(max) => {
+                        server.handle_segment_with(now, src, dst, &seg, false, &mut |d: &[u8]| {
+                            reader_up.read(&d[..d.len().min(max)])
+                        })
+                    }
+                    None => server.handle_segment(now, src, dst, &seg),
+                };
+                if outcome != crate::Outcome::NotMine {
+                    continue;
+                }
             }
             match listener.handle_segment(now, src, dst, &seg) {
                 ListenOutcome::Reply(t) => {

@@ -192,3 +192,58 @@ fn segment_limit_sends_large_segments_in_mss_multiples() {
         "{odd} of {segments} large segments not MSS multiples"
     );
 }
+
+/// A receiver that reads in place (`handle_segment_with`) gets the whole stream intact with
+/// no copy at all, and one that takes only part of each offer falls back to the buffer for
+/// the rest without reordering anything.
+#[test]
+fn bulk_read_in_place_copies_nothing() {
+    for take in [usize::MAX, 1000, 0] {
+        let (mut c, mut s, mut now) = connected_pair(Config::default());
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut sent = 0;
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 70_000];
+        for _ in 0..100_000 {
+            if sent < data.len() {
+                sent += c.send_slice(&data[sent..]).unwrap();
+            }
+            while let Some(t) = c.poll_transmit(now) {
+                let len = t.repr.emit(&mut buf, t.src, t.dst, Checksum::Both).unwrap();
+                let (src, dst) = (t.src, t.dst);
+                let repr = TcpRepr::parse_bytes(&buf[..len], src, dst, Checksum::Both).unwrap();
+                s.handle_segment_with(now, src, dst, &repr, false, &mut |d: &[u8]| {
+                    let k = take.min(d.len());
+                    got.extend_from_slice(&d[..k]);
+                    k
+                });
+            }
+            // Every other turn the application also drains what was buffered.
+            if now.as_micros() % 20 == 0 {
+                while let Ok(n) = s.recv_with(|d| {
+                    got.extend_from_slice(d);
+                    d.len()
+                }) && n > 0
+                {}
+            }
+            pump(now, &mut s, &mut c);
+            now += Duration::from_micros(10);
+            if got.len() == data.len() {
+                break;
+            }
+        }
+        assert_eq!(got.len(), data.len(), "take {take}");
+        assert!(got == data, "take {take}: stream intact and in order");
+        let st = s.stats();
+        assert_eq!(
+            st.rx_bytes_direct + st.rx_bytes_copied,
+            data.len() as u64,
+            "take {take}: each byte either read in place or copied once"
+        );
+        match take {
+            usize::MAX => assert_eq!(st.rx_bytes_copied, 0, "nothing copied"),
+            0 => assert_eq!(st.rx_bytes_direct, 0),
+            _ => assert!(st.rx_bytes_direct > 0 && st.rx_bytes_copied > 0),
+        }
+    }
+}

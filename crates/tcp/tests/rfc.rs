@@ -163,6 +163,95 @@ fn out_of_order_data_is_sacked_and_reassembled() {
     );
 }
 
+/// `handle_segment_with`: in-order data with nothing buffered is read in place (no copy),
+/// acknowledged as usual, and leaves the whole window open.
+#[test]
+fn in_order_data_is_read_in_place_without_a_copy() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::default()
+    };
+    let mut s = Script::established(cfg, seg("S."));
+    let (o, offered) = s.inject_direct(seg("P.").seq(1).ack(1).data(&[b'a'; 100]), usize::MAX);
+    assert_eq!((o, offered), (Outcome::Accepted, Some(100)));
+    assert_eq!(s.received, [b'a'; 100]);
+    assert_eq!(s.sock.recv_queue(), 0);
+    assert_eq!(s.sock.rcv_nxt().0.wrapping_sub(s.peer_iss), 101);
+    // Acknowledged like any data (delayed). The buffer is empty, but the window's right
+    // edge stays where it was until it can move by an MSS (SWS avoidance), as after a read.
+    s.expect_none();
+    s.after(40);
+    let ack = s.expect(". seq 1 ack 101 len 0");
+    assert_eq!(ack.win, 65535 - 100);
+    // A second segment too; with its FIN, the FIN follows the data read in place.
+    let (_, offered) = s.inject_direct(seg("F.").seq(101).ack(1).data(b"bye"), usize::MAX);
+    assert_eq!(offered, Some(3));
+    assert_eq!(s.sock.state(), State::CloseWait);
+    s.expect(". seq 1 ack 105 len 0");
+    assert_eq!(&s.received[100..], b"bye");
+    let st = s.sock.stats();
+    assert_eq!((st.rx_bytes_direct, st.rx_bytes_copied), (103, 0));
+    let mut b = [0u8; 4];
+    assert_eq!(s.sock.recv_slice(&mut b), Err(RecvError::Finished));
+}
+
+/// What the reader leaves is buffered, and from then on data queues behind it (never read in
+/// place ahead of buffered bytes) until the application has drained the buffer.
+#[test]
+fn data_left_by_the_in_place_reader_is_buffered_in_order() {
+    let mut s = Script::established(plain(), seg("S."));
+    let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    let (_, offered) = s.inject_direct(seg(".").seq(1).ack(1).data(&data[..100]), 30);
+    assert_eq!(offered, Some(100));
+    assert_eq!(s.sock.recv_queue(), 70);
+    let (_, offered) = s.inject_direct(seg(".").seq(101).ack(1).data(&data[100..200]), 30);
+    assert_eq!(offered, None, "bytes are buffered ahead of it");
+    s.read_all();
+    let (_, offered) = s.inject_direct(seg(".").seq(201).ack(1).data(&data[200..]), 30);
+    assert_eq!(offered, Some(100), "the buffer is empty again");
+    s.read_all();
+    assert_eq!(s.received, data);
+    let st = s.sock.stats();
+    assert_eq!((st.rx_bytes_direct, st.rx_bytes_copied), (60, 240));
+}
+
+/// Out-of-order data is never offered, nor the segment that fills the hole in front of it
+/// (the reassembled run is in the buffer); a segment beyond the window is offered only what
+/// fits.
+#[test]
+fn out_of_order_and_excess_data_are_not_read_in_place() {
+    let (mut s, _) = Script::connect_with(plain(), 1000, 1000);
+    s.inject(seg("S.").ack(1).mss(1460));
+    s.expect(". seq 1 ack 1 len 0");
+    let (_, offered) = s.inject_direct(seg(".").seq(101).ack(1).len(100), usize::MAX);
+    assert_eq!(offered, None, "out of order");
+    let (_, offered) = s.inject_direct(seg(".").seq(1).ack(1).data(&[7; 100]), usize::MAX);
+    assert_eq!(offered, None, "held data behind the hole");
+    assert_eq!(s.sock.recv_queue(), 200);
+    s.read_all();
+    let (_, offered) = s.inject_direct(seg(".").seq(201).ack(1).len(1400), usize::MAX);
+    // The last window advertised was 800 (200 bytes were buffered then; reading them
+    // opened less than SWS avoidance announces).
+    assert_eq!(offered, Some(800), "only what the advertised window allows");
+    assert_eq!(s.received.len(), 1000);
+    assert_eq!(&s.received[..100], &[7; 100]);
+}
+
+/// Data behind a pending urgent mark is buffered, so that `urgent_pending` keeps counting
+/// from what the application has read.
+#[test]
+fn urgent_data_is_not_read_in_place() {
+    let mut s = Script::established(plain(), seg("S."));
+    let (_, offered) = s.inject_direct(seg("PU.").seq(1).ack(1).data(b"abc!").urg(4), 4);
+    assert_eq!(offered, None);
+    assert_eq!(s.sock.urgent_pending(), Some(4));
+    s.read_all();
+    assert_eq!(s.sock.urgent_pending(), None);
+    let (_, offered) = s.inject_direct(seg("P.").seq(5).ack(1).data(b"def"), 4);
+    assert_eq!(offered, Some(3));
+    assert_eq!(s.received, b"abc!def");
+}
+
 #[test]
 fn data_beyond_the_window_is_trimmed() {
     let (mut s, _) = Script::connect_with(plain(), 1000, 1000);

@@ -323,6 +323,33 @@ impl Script {
             .handle_segment_ecn(self.now, REMOTE, LOCAL, &parsed, s.ce)
     }
 
+    /// Deliver a segment through [`Socket::handle_segment_with`]: the "app" reads up to
+    /// `take` bytes of what it is offered in place (appending them to `received`). Returns
+    /// the outcome and how many bytes were offered (`None` if `read` was not called).
+    pub fn inject_direct(&mut self, s: Seg, take: usize) -> (Outcome, Option<usize>) {
+        let r = self.repr(&s);
+        let mut buf = vec![0u8; 70_000];
+        let n = r.emit(&mut buf, REMOTE, LOCAL, Checksum::Both).unwrap();
+        let parsed = TcpRepr::parse_bytes(&buf[..n], REMOTE, LOCAL, Checksum::Both).unwrap();
+        let mut offered = None;
+        let received = &mut self.received;
+        let outcome = self.sock.handle_segment_with(
+            self.now,
+            REMOTE,
+            LOCAL,
+            &parsed,
+            s.ce,
+            &mut |data: &[u8]| {
+                assert!(offered.is_none(), "offered twice");
+                offered = Some(data.len());
+                let k = take.min(data.len());
+                received.extend_from_slice(&data[..k]);
+                k
+            },
+        );
+        (outcome, offered)
+    }
+
     /// The next segment the socket sends now, checked through the wire format.
     pub fn out(&mut self) -> Option<Out> {
         let now = self.now;
