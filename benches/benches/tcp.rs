@@ -130,6 +130,9 @@ fn pump(
     }
 }
 
+/// The server application's in-place reader (`Socket::handle_segment_with`).
+type InPlace<'a> = &'a mut dyn FnMut(&[u8]) -> usize;
+
 struct UniNet {
     client: Socket<'static>,
     server: Socket<'static>,
@@ -183,8 +186,9 @@ impl UniNet {
             .expect("client socket is closed");
     }
 
-    /// Client → server (or the listener), and the listener's answers → client.
-    fn exchange_up(&mut self) -> usize {
+    /// Client → server (or the listener), and the listener's answers → client. With `read`,
+    /// the server's application reads in place (`handle_segment_with`).
+    fn exchange_up(&mut self, mut read: Option<InPlace<'_>>) -> usize {
         let UniNet {
             client,
             server,
@@ -199,8 +203,14 @@ impl UniNet {
         let now = *now;
         let mut n = pump(now, client, frames, lens, *batched, |f| {
             let (src, dst, seg) = uni_parse(f);
-            if server.is_open() && server.handle_segment(now, src, dst, &seg) != Outcome::NotMine {
-                return;
+            if server.is_open() {
+                let outcome = match read.as_mut() {
+                    Some(r) => server.handle_segment_with(now, src, dst, &seg, false, &mut **r),
+                    None => server.handle_segment(now, src, dst, &seg),
+                };
+                if outcome != Outcome::NotMine {
+                    return;
+                }
             }
             match listener.handle_segment(now, src, dst, &seg) {
                 ListenOutcome::Reply(t) => replies.push(t),
@@ -272,7 +282,7 @@ impl UniNet {
     fn establish(&mut self) {
         self.connect();
         while !(self.client.is_established() && self.server.is_established()) {
-            let n = self.exchange_up() + self.exchange_down();
+            let n = self.exchange_up(None) + self.exchange_down();
             self.tick(n > 0);
         }
     }
@@ -607,6 +617,8 @@ impl Reader<'_> {
 
 struct UniBulk<'s> {
     net: UniNet,
+    /// The server's application reads segments in place as they arrive.
+    in_place: bool,
     src: &'s [u8],
     sent: usize,
     reader: Reader<'s>,
@@ -614,7 +626,7 @@ struct UniBulk<'s> {
 }
 
 impl<'s> UniBulk<'s> {
-    fn new(mtu: usize, batched: bool, src: &'s [u8], verify: bool) -> Self {
+    fn new(mtu: usize, batched: bool, in_place: bool, src: &'s [u8], verify: bool) -> Self {
         let cfg = Config {
             mss: (mtu - 40) as u16,
             ..Config::default()
@@ -623,6 +635,7 @@ impl<'s> UniBulk<'s> {
         net.establish();
         UniBulk {
             net,
+            in_place,
             src,
             sent: 0,
             reader: Reader {
@@ -648,29 +661,53 @@ impl<'s> UniBulk<'s> {
                 .client
                 .send_slice(&self.src[o..o + PERIOD])
                 .expect("open");
-            let mut n = self.net.exchange_up();
-            let reader = &mut self.reader;
-            while left > 0 {
-                let got = self
-                    .net
-                    .server
-                    .recv_with(|d| {
-                        let d = &d[..d.len().min(left)];
-                        reader.take(d);
-                        d.len()
-                    })
-                    .expect("open");
-                if got == 0 {
-                    break;
-                }
-                left -= got;
-                n += 1;
+            let mut n = 0;
+            if self.in_place {
+                // What the last call left in the buffer first: bytes only go in place when
+                // none are waiting ahead of them.
+                n += self.drain(&mut left);
             }
+            n += if self.in_place {
+                let reader = &mut self.reader;
+                let left = &mut left;
+                self.net.exchange_up(Some(&mut |d: &[u8]| {
+                    let d = &d[..d.len().min(*left)];
+                    reader.take(d);
+                    *left -= d.len();
+                    d.len()
+                }))
+            } else {
+                self.net.exchange_up(None)
+            };
+            n += self.drain(&mut left);
             n += self.net.exchange_down();
             self.net.tick(n > 0);
         }
         self.bytes += len as u64;
         self.reader.digest
+    }
+
+    /// Read up to `left` bytes from the server's buffer; return how many reads that took.
+    fn drain(&mut self, left: &mut usize) -> usize {
+        let reader = &mut self.reader;
+        let mut n = 0;
+        while *left > 0 {
+            let got = self
+                .net
+                .server
+                .recv_with(|d| {
+                    let d = &d[..d.len().min(*left)];
+                    reader.take(d);
+                    d.len()
+                })
+                .expect("open");
+            if got == 0 {
+                break;
+            }
+            *left -= got;
+            n += 1;
+        }
+        n
     }
 }
 
@@ -902,8 +939,9 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
             continue;
         }
         let mut smol = SmolBulk::new(mtu, &src, smoke);
-        let mut uni = UniBulk::new(mtu, false, &src, smoke);
-        let mut uniq = UniBulk::new(mtu, true, &src, smoke);
+        let mut uni = UniBulk::new(mtu, false, false, &src, smoke);
+        let mut uniq = UniBulk::new(mtu, true, false, &src, smoke);
+        let mut unid = UniBulk::new(mtu, false, true, &src, smoke);
         let mut floor = Floor::new(mtu, &src, smoke);
         let mut linux = LinuxBulk::new(&src, smoke);
         let wall = std::time::Instant::now();
@@ -919,6 +957,7 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
             g.add("unistack (frames queued)", || uniq.run(call));
             g.add("floor: copies + checksums, no TCP", || floor.run(call));
             g.add("Linux TCP, loopback, 2 threads", || linux.run(call));
+            g.add("unistack (read in place)", || unid.run(call));
             g.run()
         };
         println!("  ({:.1} s)", wall.elapsed().as_secs_f64());
@@ -938,6 +977,12 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
             ),
             (floor.bytes, 0, 0, None),
             (linux.bytes, 0, 0, None),
+            (
+                unid.bytes,
+                unid.net.frames_moved,
+                unid.net.timer_jumps,
+                Some(unid.net.client.stats().retransmits),
+            ),
         ];
         println!(
             "  {:<34} {:>8} {:>10} {:>9} {:>12} {:>7}",
@@ -970,6 +1015,16 @@ fn bulk(smoke: bool, summary: &mut Vec<(String, f64)>) {
             format!("bulk MTU {mtu}: unistack speed / Linux loopback"),
             out[4].median_ns / out[1].median_ns,
         ));
+        summary.push((
+            format!("bulk MTU {mtu}: unistack read in place speed / smoltcp"),
+            out[0].median_ns / out[5].median_ns,
+        ));
+        let st = unid.net.server.stats();
+        assert!(st.rx_bytes_direct > 0, "nothing was read in place: {st:?}");
+        println!(
+            "  read in place: {:.1}% of the stream (the rest was buffered behind the end of a call)",
+            100.0 * st.rx_bytes_direct as f64 / (st.rx_bytes_direct + st.rx_bytes_copied) as f64
+        );
     }
 }
 
@@ -1084,6 +1139,7 @@ fn uni_sim(loss_ppm: u32, size: usize, seed: u64, congestion: Algorithm) -> SimR
         buffer: SIM_BUFFER,
         time_limit: Duration::from_secs(3600),
         close: false,
+        read_in_place: None,
     };
     let cfg = Config {
         congestion,
@@ -1458,7 +1514,7 @@ impl UniConn {
             let mut x = Exchange::default();
             loop {
                 let mut n = usize::from(self.apps(&mut x));
-                n += self.net.exchange_up();
+                n += self.net.exchange_up(None);
                 n += usize::from(self.apps(&mut x));
                 n += self.net.exchange_down();
                 if self.net.client.state() == State::TimeWait
