@@ -22,6 +22,9 @@ use unistack_tcp::{
 use crate::device::{Device, RxInfo, Tso};
 use crate::udp::UdpSocket;
 
+/// An application's in-place TCP reader ([`Interface::poll_with`]).
+type TcpReader<'a> = &'a mut dyn FnMut(TcpHandle, &[u8]) -> usize;
+
 /// Static interface settings.
 #[derive(Debug, Clone)]
 pub struct InterfaceConfig {
@@ -415,13 +418,44 @@ impl<'a> Interface<'a> {
     /// Move frames: receive up to a burst, run timers, transmit what is due. Returns whether
     /// anything happened.
     pub fn poll(&mut self, now: Duration, device: &mut impl Device) -> bool {
+        self.poll_inner(now, device, None)
+    }
+
+    /// [`poll`](Self::poll) with an application that reads TCP data in place: data that
+    /// arrives in order on a connection with nothing waiting in its receive buffer is offered
+    /// to `read(handle, data)` straight out of the device's receive buffer, and `read`
+    /// returns how many bytes it consumed (no copy at all for those; the rest is buffered
+    /// as usual). See [`Socket::handle_segment_with`] for when data is not offered.
+    pub fn poll_with(
+        &mut self,
+        now: Duration,
+        device: &mut impl Device,
+        read: &mut dyn FnMut(TcpHandle, &[u8]) -> usize,
+    ) -> bool {
+        self.poll_inner(now, device, Some(read))
+    }
+
+    fn poll_inner(
+        &mut self,
+        now: Duration,
+        device: &mut impl Device,
+        mut read: Option<TcpReader<'_>>,
+    ) -> bool {
         let caps = device.caps();
         let mut activity = false;
         for _ in 0..caps.max_burst {
             let core = &mut self.core;
             let reasm = &mut self.reasm;
+            // A reborrow for this frame (`as_deref_mut` would keep the trait object's
+            // longer lifetime, which `&mut` cannot shorten inside an `Option`).
+            let read: Option<TcpReader<'_>> = match &mut read {
+                Some(r) => Some(&mut **r),
+                None => None,
+            };
             if device
-                .receive_info(now, |frame, info| core.ingress(now, reasm, frame, info))
+                .receive_info(now, |frame, info| {
+                    core.ingress(now, reasm, frame, info, read)
+                })
                 .is_none()
             {
                 break;
@@ -528,6 +562,7 @@ impl<'a> Core<'a> {
         reasm: &mut Reassembler<4, 65535, 64>,
         frame: &mut [u8],
         info: RxInfo,
+        read: Option<TcpReader<'_>>,
     ) {
         self.stats.rx_frames += 1;
         let Ok((eth, payload)) = unistack_ethif::parse_frame(frame) else {
@@ -547,7 +582,9 @@ impl<'a> Core<'a> {
                 }
                 Err(_) => self.stats.rx_dropped += 1,
             },
-            EtherType::Ipv4 => self.ingress_ip(now, reasm, payload, info.l4_checksum_valid),
+            EtherType::Ipv4 => {
+                self.ingress_ip(now, reasm, payload, info.l4_checksum_valid, read);
+            }
             _ => self.stats.rx_dropped += 1,
         }
     }
@@ -560,6 +597,7 @@ impl<'a> Core<'a> {
         reasm: &mut Reassembler<4, 65535, 64>,
         bytes: &[u8],
         l4_valid: bool,
+        read: Option<TcpReader<'_>>,
     ) {
         let Ok(packet) = Ipv4Packet::new_checked(bytes) else {
             self.stats.rx_dropped += 1;
@@ -588,29 +626,31 @@ impl<'a> Core<'a> {
             match reasm.accept(now, &repr, payload) {
                 Ok(Some(whole)) => {
                     let (r, p) = (whole.repr, whole.payload);
-                    self.deliver(now, &r, p, bytes, broadcast, false);
+                    self.deliver(now, &r, p, bytes, false, read);
                 }
                 Ok(None) => {}
                 Err(_) => self.stats.rx_dropped += 1,
             }
             return;
         }
-        self.deliver(now, &repr, payload, bytes, broadcast, l4_valid);
+        self.deliver(now, &repr, payload, bytes, l4_valid, read);
     }
 
+    /// A datagram for us (`ingress_ip` let through only our address and broadcasts).
     fn deliver(
         &mut self,
         now: Duration,
         ip: &Ipv4Repr<'_>,
         payload: &[u8],
         datagram: &[u8],
-        broadcast: bool,
         l4_valid: bool,
+        read: Option<TcpReader<'_>>,
     ) {
+        let broadcast = ip.dst_addr != self.cfg.addr.address();
         match ip.protocol {
             Protocol::Icmp => self.ingress_icmp(ip, payload, broadcast),
             Protocol::Udp => self.ingress_udp(now, ip, payload, datagram, broadcast, l4_valid),
-            Protocol::Tcp if !broadcast => self.ingress_tcp(now, ip, payload, l4_valid),
+            Protocol::Tcp if !broadcast => self.ingress_tcp(now, ip, payload, l4_valid, read),
             _ => {
                 self.stats.rx_dropped += 1;
             }
@@ -713,7 +753,14 @@ impl<'a> Core<'a> {
         self.stats.icmp_errors += 1;
     }
 
-    fn ingress_tcp(&mut self, now: Duration, ip: &Ipv4Repr<'_>, payload: &[u8], l4_valid: bool) {
+    fn ingress_tcp(
+        &mut self,
+        now: Duration,
+        ip: &Ipv4Repr<'_>,
+        payload: &[u8],
+        l4_valid: bool,
+        read: Option<TcpReader<'_>>,
+    ) {
         let Ok(seg) = TcpSegment::new_checked(payload) else {
             self.stats.rx_dropped += 1;
             return;
@@ -738,7 +785,17 @@ impl<'a> Core<'a> {
         if let Some(&i) = self.tcp_map.get(&tuple)
             && let Some(Some(s)) = self.tcp.get_mut(i)
         {
-            let outcome = s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
+            let outcome = match read {
+                Some(read) => s.handle_segment_with(
+                    now,
+                    ip.src_addr,
+                    ip.dst_addr,
+                    &repr,
+                    ce,
+                    &mut |d: &[u8]| read(TcpHandle(i), d),
+                ),
+                None => s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce),
+            };
             self.mark(i);
             if outcome != Outcome::NotMine {
                 return;

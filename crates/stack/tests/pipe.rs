@@ -116,6 +116,77 @@ fn transfer<D1: Device, D2: Device>(
     got
 }
 
+/// B's application reads in place (`Interface::poll_with`): the whole stream arrives intact,
+/// almost all of it never copied into B's socket buffer, and the bytes that were (queued
+/// behind a read the application left for later) come out in order.
+#[test]
+fn tcp_read_in_place_through_the_interface() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 256 * 1024);
+    let total = 8usize << 20;
+    let (mut sent, mut got, mut turn) = (0usize, 0usize, 0u64);
+    let check = |got: &mut usize, d: &[u8]| {
+        for (i, &x) in d.iter().enumerate() {
+            assert_eq!(x, pattern(*got + i), "byte {} corrupted", *got + i);
+        }
+        *got += d.len();
+        d.len()
+    };
+    for _ in 0..2_000_000 {
+        let s = a.tcp(ha).unwrap();
+        while sent < total {
+            let n = s
+                .send_with(|buf| {
+                    let n = buf.len().min(total - sent);
+                    for (i, x) in buf[..n].iter_mut().enumerate() {
+                        *x = pattern(sent + i);
+                    }
+                    n
+                })
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        turn += 1;
+        let mut act = a.poll(now, &mut da);
+        act |= b.poll_with(now, &mut db, &mut |h, d| {
+            assert_eq!(h, hb, "data offered for another connection");
+            // Every 64th turn the application takes only half, leaving the rest queued.
+            let d = if turn % 64 == 0 { &d[..d.len() / 2] } else { d };
+            check(&mut got, d)
+        });
+        while let Ok(n) = b.tcp(hb).unwrap().recv_with(|d| check(&mut got, d))
+            && n > 0
+        {}
+        if got == total {
+            break;
+        }
+        if !act {
+            let next = [a.poll_at(), b.poll_at()].into_iter().flatten().min();
+            now = match next {
+                Some(t) if t > now => t,
+                _ => now + Duration::from_millis(1),
+            };
+        }
+    }
+    assert_eq!(got, total, "transfer stalled");
+    let st = *b.tcp(hb).unwrap().stats();
+    assert_eq!(st.rx_bytes_direct + st.rx_bytes_copied, total as u64);
+    assert!(
+        st.rx_bytes_copied > 0,
+        "half-reads left bytes to the buffer"
+    );
+    assert!(
+        st.rx_bytes_direct > (total as u64) * 3 / 4,
+        "most of the stream read in place: {st:?}"
+    );
+    assert_eq!(a.tcp(ha).unwrap().stats().retransmits, 0);
+}
+
 fn connect<D1: Device, D2: Device>(
     now: &mut Duration,
     a: &mut Interface<'static>,
