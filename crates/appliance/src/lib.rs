@@ -581,7 +581,8 @@ impl DnsClient {
 /// Fetch `path` from `addr:80` over one connection, counting body bytes and checking them
 /// against [`pattern`] when `verify`.
 pub struct HttpGet {
-    handle: TcpHandle,
+    /// The connection.
+    pub handle: TcpHandle,
     request: Vec<u8>,
     head: Vec<u8>,
     /// Content-Length, once the head is in.
@@ -628,6 +629,21 @@ impl HttpGet {
             first_byte: None,
             started: now,
         })
+    }
+
+    /// The in-place reader for [`Interface::poll_with`]: takes body bytes of this download
+    /// straight from the device's buffer (checking them like [`step`](Self::step) does);
+    /// takes nothing of another connection or while the response head is still arriving
+    /// (`step` reads that from the socket).
+    pub fn read_in_place(&mut self, handle: TcpHandle, d: &[u8]) -> usize {
+        if handle != self.handle || self.length.is_none() {
+            return 0;
+        }
+        if self.verify && !is_pattern(self.received, d) {
+            self.corrupt = true;
+        }
+        self.received += d.len();
+        d.len()
     }
 
     /// Move data; true when the body is complete (or the connection ended).

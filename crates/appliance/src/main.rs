@@ -278,7 +278,8 @@ fn main() {
     let mut next_report = 0.0f64;
     loop {
         let t = now();
-        client.poll(t, &mut client_dev);
+        // The body is read in place, out of netback's receive pages.
+        client.poll_with(t, &mut client_dev, &mut |h, d| get.read_in_place(h, d));
         server.poll(t, &mut server_end);
         app.serve(&mut server);
         if get.step(t, &mut client) {
@@ -298,6 +299,9 @@ fn main() {
         }
     }
     let elapsed = now().saturating_sub(dl_start);
+    let copies = client
+        .tcp(get.handle)
+        .map(|s| (s.stats().rx_bytes_direct, s.stats().rx_bytes_copied));
     eprintln!("\rdownload 100.0%  {:>6} MiB", get.received >> 20);
     for _ in 0..200 {
         let t = now();
@@ -340,6 +344,12 @@ fn main() {
         get.first_byte.unwrap_or_default(),
         if get.corrupt { "CORRUPT" } else { "verified" }
     );
+    if let Some((direct, copied)) = copies {
+        let _ = writeln!(
+            o,
+            "client tcp: {direct} bytes read in place, {copied} copied into the socket buffer"
+        );
+    }
     let (fs, bs) = (server_end.stats(), back_dev.stats());
     let _ = writeln!(
         o,
