@@ -246,7 +246,7 @@ fn linux_interop_over_tap() {
 
 /// The same transfers with `IFF_VNET_HDR`: the kernel hands over coalesced segments with
 /// partial checksums and cuts our 64 KiB segments (TSO); the bytes must match and the
-/// counters must show both offloads in use.
+/// counters must show both offloads in use. The sink reads in place (`--read-in-place`).
 #[test]
 fn linux_interop_over_tap_with_offload() {
     if let Some(why) = skip_reason() {
@@ -256,10 +256,28 @@ fn linux_interop_over_tap_with_offload() {
     let size = 20 * MIB;
     let ns = Netns::new("offload").unwrap();
     {
-        let tapd = Tapd::start(&ns, &["--source-bytes", &size.to_string(), "--offload"]);
+        let tapd = Tapd::start(
+            &ns,
+            &[
+                "--source-bytes",
+                &size.to_string(),
+                "--offload",
+                "--read-in-place",
+            ],
+        );
         let ping = ns.sh("ping -c 3 -i 0.2 -W 2 192.0.2.2").unwrap();
         assert!(ping.contains("3 received"), "{ping}");
         transfers(&ns, &tapd, size);
+        // The sink read in place, out of the TAP's receive buffer, what arrived in order.
+        let copies = tapd.expect("sink-copies", Duration::from_secs(10));
+        let n: Vec<u64> = copies
+            .split_whitespace()
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(n[0] + n[1], size as u64, "{copies}");
+        assert!(n[0] > 0, "nothing read in place: {copies}");
+        println!("{copies}");
         // Reports follow the sink (Linux → us) and the source (us → Linux).
         let _ = tapd.expect("tap", Duration::from_secs(10));
         let stats = tapd.expect("tap", Duration::from_secs(10));
@@ -304,7 +322,9 @@ fn linux_interop_over_tap_with_bbr() {
     let args = ["--offload", "--congestion", "bbr", "--faults", faults];
     {
         let bytes = size.to_string();
-        let mut a = vec!["--source-bytes", &bytes];
+        // The sink reads in place: what survives the faults in order goes straight out of
+        // the TAP's buffer, the rest through the socket buffer; the hash covers both.
+        let mut a = vec!["--source-bytes", &bytes, "--read-in-place"];
         a.extend_from_slice(&args);
         let tapd = Tapd::start(&ns, &a);
         let t = std::time::Instant::now();

@@ -20,6 +20,9 @@
 //!   segments both ways; see `TapDevice::open_offload`).
 //! - `--congestion newreno|cubic|bbr`: every connection's congestion control (default
 //!   NewReno).
+//! - `--read-in-place`: the sink reads what arrives in order straight from the device's
+//!   receive buffer (`Interface::poll_with`) and prints `sink-copies <in place> <copied>`
+//!   after its `sink` line.
 //!
 //! Prints `ready` when the device is open. Exits after `--seconds` (default 60), printing the
 //! fault counts and the device's counters (`tap TapStats {..}`, also printed after each
@@ -52,6 +55,7 @@ fn main() {
     let (mut send_to, mut bytes) = (None, 0usize);
     let mut faults = Faults::default();
     let mut offload = false;
+    let mut in_place = false;
     let mut ecn = false;
     let mut cfg = Config::default();
     while let Some(a) = args.next() {
@@ -69,6 +73,7 @@ fn main() {
             "--send-to" => send_to = Some(v()),
             "--bytes" => bytes = v().parse().unwrap_or_else(|_| die("bad --bytes")),
             "--offload" => offload = true,
+            "--read-in-place" => in_place = true,
             "--ecn" => ecn = true,
             "--congestion" => {
                 cfg.congestion = v()
@@ -163,7 +168,18 @@ fn main() {
             let _ = std::io::stdout().flush();
         }
         let t = now();
-        let busy = iface.poll(t, &mut dev);
+        let busy = if in_place {
+            iface.poll_with(t, &mut dev, &mut |h, d| {
+                let Some((_, n, hash)) = sinks.iter_mut().find(|s| s.0 == h) else {
+                    return 0;
+                };
+                *hash = fnv(*hash, d);
+                *n += d.len();
+                d.len()
+            })
+        } else {
+            iface.poll(t, &mut dev)
+        };
         while let Some(h) = iface.tcp_accept(sink) {
             sinks.push((h, 0, 0xcbf2_9ce4_8422_2325));
             iface.tcp_replenish(sink, sock(cfg));
@@ -183,6 +199,8 @@ fn main() {
                     Ok(k) => *n += k,
                     Err(RecvError::Finished) => {
                         println!("sink {n} {hash:016x}");
+                        let st = s.stats();
+                        println!("sink-copies {} {}", st.rx_bytes_direct, st.rx_bytes_copied);
                         println!("ecn-sink {}", s.ecn());
                         let _ = std::io::stdout().flush();
                         report = true;
