@@ -1,7 +1,8 @@
 //! TCP throughput over a Linux TAP device, both ways, between Linux's own TCP and a user-space
-//! stack: unistack with `IFF_VNET_HDR` offloads (TSO both ways; NewReno, and BBR), unistack
-//! with offloads but its old software-checksum path, unistack on a plain TAP (one
-//! system call per frame), smoltcp 0.14 on a plain TAP (its `TunTapInterface`), and, as the
+//! stack: unistack with `IFF_VNET_HDR` offloads (TSO both ways; NewReno, NewReno with a sink
+//! that reads in place, and BBR), unistack with offloads but its old software-checksum path,
+//! unistack on a plain TAP (one system call per frame), smoltcp 0.14 on a plain TAP (its
+//! `TunTapInterface`), and, as the
 //! reference, Linux to Linux over a veth pair. Then the same with 1% random loss both ways
 //! (nftables `numgen random` drop rules on the Linux side).
 //!
@@ -11,7 +12,7 @@
 //! with `ip netns exec`); the Linux peer times each transfer from its first byte to the
 //! stream's end and checks the bytes. `cargo bench -p unistack-benches --bench tap` moves
 //! `UNISTACK_TAP_MIB` (default 128) MiB per transfer, `UNISTACK_TAP_ROUNDS` (default 5)
-//! rounds, contenders interleaved (`UNISTACK_TAP_ONLY=uo,ub,uv,up,sm,veth` picks some;
+//! rounds, contenders interleaved (`UNISTACK_TAP_ONLY=uo,ui,ub,uv,up,sm,veth` picks some;
 //! `UNISTACK_TAP_LOSS_MIB=0` skips the lossy half); `cargo test --benches` runs one 2 MiB round (the smoke
 //! run) and prints SKIPPED without root or the tools.
 
@@ -104,7 +105,15 @@ impl unistack_stack::Device for Tap {
     }
 }
 
-fn unistack_child(offload: bool, vouch: bool, congestion: unistack_tcp::Algorithm, bytes: usize) {
+/// `in_place`: the sink reads in place (`Interface::poll_with`), so what arrives in order is
+/// never copied into its socket buffer.
+fn unistack_child(
+    offload: bool,
+    vouch: bool,
+    congestion: unistack_tcp::Algorithm,
+    in_place: bool,
+    bytes: usize,
+) {
     // What the source sends, made before the clock matters (as Linux's peer does): the
     // sender then pays a copy per byte, not a multiply.
     let data: Vec<u8> = (0..bytes).map(pattern).collect();
@@ -150,7 +159,13 @@ fn unistack_child(offload: bool, vouch: bool, congestion: unistack_tcp::Algorith
     let (mut sinks, mut sources): (Vec<TcpHandle>, Vec<(TcpHandle, usize)>) = (vec![], vec![]);
     while start.elapsed() < Duration::from_secs(1800) {
         let now = start.elapsed();
-        let busy = iface.poll(now, &mut dev);
+        let busy = if in_place {
+            iface.poll_with(now, &mut dev, &mut |h, d| {
+                if sinks.contains(&h) { d.len() } else { 0 }
+            })
+        } else {
+            iface.poll(now, &mut dev)
+        };
         while let Some(h) = iface.tcp_accept(sink) {
             sinks.push(h);
             iface.tcp_replenish(sink, sock());
@@ -513,10 +528,11 @@ fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let bytes: usize = env("UNISTACK_TAP_BYTES").parse().expect("bytes");
         match role.as_str() {
-            "unistack-offload" => unistack_child(true, true, NEW_RENO, bytes),
-            "unistack-offload-bbr" => unistack_child(true, true, BBR, bytes),
-            "unistack-offload-verify" => unistack_child(true, false, NEW_RENO, bytes),
-            "unistack-plain" => unistack_child(false, true, NEW_RENO, bytes),
+            "unistack-offload" => unistack_child(true, true, NEW_RENO, false, bytes),
+            "unistack-offload-inplace" => unistack_child(true, true, NEW_RENO, true, bytes),
+            "unistack-offload-bbr" => unistack_child(true, true, BBR, false, bytes),
+            "unistack-offload-verify" => unistack_child(true, false, NEW_RENO, false, bytes),
+            "unistack-plain" => unistack_child(false, true, NEW_RENO, false, bytes),
             "smoltcp" => smoltcp_child(bytes),
             "linux-server" => linux_server_child(bytes),
             "linux-peer" => linux_peer_child(
@@ -563,11 +579,16 @@ fn main() {
         if size == 0 {
             continue;
         }
-        let contenders: [(&str, &'static str, &str); 5] = [
+        let contenders: [(&str, &'static str, &str); 6] = [
             (
                 "uo",
                 "unistack, TAP with offloads (TSO both ways)",
                 "unistack-offload",
+            ),
+            (
+                "ui",
+                "unistack, offloads, sink reads in place",
+                "unistack-offload-inplace",
             ),
             ("ub", "unistack, offloads, BBR", "unistack-offload-bbr"),
             (
