@@ -60,6 +60,20 @@ struct Sent {
     flags: u8,
 }
 
+/// `b` (sent after `a`, the range just above it) merged into `a`, if their flags match and all
+/// their sends lie within `granule` µs of `a`'s *first* send (see `TxLog::merge_left`).
+fn merged(a: Sent, b: Sent, granule: u32) -> Option<Sent> {
+    let first = a.at.wrapping_sub(u32::from(a.span));
+    (a.flags == b.flags
+        && a.flags & LOST == 0
+        && !later(a.at, b.at)
+        && since(b.at, first) <= granule)
+        .then(|| Sent {
+            span: span(b.at, first),
+            ..b
+        })
+}
+
 /// The span of a range whose sends ran from `first` to `last` (µs), saturating.
 fn span(last: u32, first: u32) -> u16 {
     since(last, first).min(u32::from(u16::MAX)) as u16
@@ -244,14 +258,20 @@ impl TxLog {
         }
         if end > top {
             let flags = if retrans { RETRANS } else { 0 };
-            let _ = self.ranges.push(Sent {
+            let new = Sent {
                 end,
                 at,
                 span: 0,
                 flags,
-            });
-            let n = self.ranges.len();
-            self.merge_left(n - 1, granule);
+            };
+            // New data joins the newest range when it can (merged from the values in hand:
+            // pushing it and merging from memory reloaded a just-written record).
+            match self.ranges.last_mut() {
+                Some(last) if let Some(m) = merged(*last, new, granule) => *last = m,
+                _ => {
+                    let _ = self.ranges.push(new);
+                }
+            }
         }
     }
 
@@ -262,15 +282,11 @@ impl TxLog {
     /// its early parts look delivered in far less than the RTT.
     fn merge_left(&mut self, i: usize, granule: u32) {
         let Some(j) = i.checked_sub(1) else { return };
-        let (a, b) = (self.ranges[j], self.ranges[i]);
-        let first = a.at.wrapping_sub(u32::from(a.span));
-        if a.flags == b.flags
-            && a.flags & LOST == 0
-            && !later(a.at, b.at)
-            && since(b.at, first) <= granule
-        {
-            self.ranges[i].span = span(b.at, first);
-            self.ranges.remove(j);
+        if let Some(m) = merged(self.ranges[j], self.ranges[i], granule) {
+            // Into the left slot, then the right one goes: nothing is reloaded right after a
+            // narrower store (a store-forwarding stall that was half of `sent`'s time).
+            self.ranges[j] = m;
+            self.ranges.remove(i);
         }
     }
 
