@@ -249,10 +249,14 @@ pub fn tcp_connection(data: &[u8]) {
                         assert!(!ect || !seg.payload.is_empty(), "ECT without data");
                         // Every seventh step's deliveries arrive CE-marked. From op 29 up,
                         // the client's application reads in place, at most (op / 10 - 2) *
-                        // 64 bytes of each offer, checking them as a buffered read does.
+                        // 64 bytes of each offer (op 249: all of it), checking them as a
+                        // buffered read does.
                         let ce = ect && steps % 7 == 0;
                         if op[0] >= 29 {
-                            let limit = usize::from(op[0] / 10 - 2) * 64;
+                            let limit = match op[0] / 10 - 2 {
+                                22.. => usize::MAX,
+                                k => usize::from(k) * 64,
+                            };
                             client.handle_segment_with(now, b, a, &seg, ce, &mut |d: &[u8]| {
                                 let d = &d[..d.len().min(limit)];
                                 if read != usize::MAX {

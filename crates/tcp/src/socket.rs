@@ -235,7 +235,8 @@ pub struct Stats {
     pub challenge_acks: u64,
     /// Segments dropped as unacceptable.
     pub dropped: u64,
-    /// Payload bytes copied into the receive buffer (each received byte once).
+    /// Payload bytes copied into the receive buffer. Each byte once, except that a segment
+    /// overlapping out-of-order data already held is written (and counted) whole again.
     pub rx_bytes_copied: u64,
     /// Payload bytes the application read straight from the segment, never copied by us
     /// ([`Socket::handle_segment_with`]).
@@ -2172,6 +2173,9 @@ impl<'a> Socket<'a> {
                 self.stats.rx_bytes_direct += taken as u64;
                 self.rcv_nxt += taken;
                 data = &data[taken..];
+                // Read at once: announce the window it opened by the rule a `recv` follows
+                // (else a peer held back by its own SWS avoidance waits for the delayed ACK).
+                self.after_read();
             }
             let n = self.rx.write_unallocated(0, data);
             self.stats.rx_bytes_copied += n as u64;

@@ -163,8 +163,8 @@ fn out_of_order_data_is_sacked_and_reassembled() {
     );
 }
 
-/// `handle_segment_with`: in-order data with nothing buffered is read in place (no copy),
-/// acknowledged as usual, and leaves the whole window open.
+/// `handle_segment_with`: in-order data with nothing buffered is read in place (no copy) and
+/// acknowledged as usual, the window's right edge moving by the same rule as after a read.
 #[test]
 fn in_order_data_is_read_in_place_without_a_copy() {
     let cfg = Config {
@@ -193,6 +193,28 @@ fn in_order_data_is_read_in_place_without_a_copy() {
     assert_eq!((st.rx_bytes_direct, st.rx_bytes_copied), (103, 0));
     let mut b = [0u8; 4];
     assert_eq!(s.sock.recv_slice(&mut b), Err(RecvError::Finished));
+}
+
+/// Reading in place opens the window the way a `recv` does: once the opening reaches the SWS
+/// threshold (min(MSS, buffer / 2)) the ACK goes at once with the new window, instead of
+/// waiting for the delayed-ACK timer while a peer holds back its tail.
+#[test]
+fn reading_in_place_announces_the_window_it_opens() {
+    let cfg = Config {
+        timestamps: false,
+        ..Config::default()
+    };
+    let (mut s, _) = Script::connect_with(cfg, 2048, 2048);
+    s.inject(seg("S.").ack(1).mss(1448));
+    let o = s.expect(". seq 1 ack 1 len 0");
+    assert_eq!(o.win, 2048);
+    let (_, offered) = s.inject_direct(seg(".").seq(1).ack(1).len(1448), usize::MAX);
+    assert_eq!(offered, Some(1448));
+    let o = s.expect(". seq 1 ack 1449 len 0");
+    assert_eq!(o.win, 2048, "the whole buffer again, at once");
+    // A small segment opens less than the threshold: the delayed ACK as usual.
+    s.inject_direct(seg(".").seq(1449).ack(1).len(100), usize::MAX);
+    s.expect_none();
 }
 
 /// What the reader leaves is buffered, and from then on data queues behind it (never read in

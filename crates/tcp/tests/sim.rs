@@ -134,12 +134,13 @@ fn read_in_place_under_faults() {
         let r = run_transfer(Config::default(), t, faulty, faulty, 78)
             .unwrap_or_else(|e| panic!("take {take}: {e:?}"));
         let s = r.server;
-        assert_eq!(s.rx_bytes_direct + s.rx_bytes_copied, 512 << 10, "{s:?}");
+        // At least every byte once (a copy over held out-of-order data counts again).
+        assert!(s.rx_bytes_direct + s.rx_bytes_copied >= 512 << 10, "{s:?}");
+        assert!(s.rx_bytes_direct <= 512 << 10, "{s:?}");
         // In the sim, a batch of arrivals is handled before the application runs: after a
         // hole, the rest of the batch queues in the buffer. So about half goes in place.
         assert!(s.rx_bytes_direct > 64 << 10, "read in place: {s:?}");
         assert!(s.rx_bytes_copied > 0, "reordered data was buffered: {s:?}");
-        assert_eq!(r.client.rx_bytes_direct, 0);
     }
 }
 
