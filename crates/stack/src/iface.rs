@@ -366,7 +366,11 @@ impl<'a> Interface<'a> {
     /// socket, to reuse the buffers.
     pub fn tcp_remove(&mut self, h: TcpHandle) -> Option<Socket<'a>> {
         let mut s = self.core.tcp.get_mut(h.0)?.take()?;
-        self.core.tcp_map.remove(&s.tuple());
+        // The tuple may belong to a newer connection by now (this one closed and the peer
+        // came back from the same port): unmap it only if it still points here.
+        if self.core.tcp_map.get(&s.tuple()) == Some(&h.0) {
+            self.core.tcp_map.remove(&s.tuple());
+        }
         if s.is_open() {
             s.abort();
         }
@@ -425,7 +429,9 @@ impl<'a> Interface<'a> {
     /// arrives in order on a connection with nothing waiting in its receive buffer is offered
     /// to `read(handle, data)` straight out of the device's receive buffer, and `read`
     /// returns how many bytes it consumed (no copy at all for those; the rest is buffered
-    /// as usual). See [`Socket::handle_segment_with`] for when data is not offered.
+    /// as usual). See [`Socket::handle_segment_with`] for when data is not offered. It may be
+    /// offered data of a connection not yet taken with [`tcp_accept`](Self::tcp_accept):
+    /// return 0 for a handle it does not know, and the data waits in that socket's buffer.
     pub fn poll_with(
         &mut self,
         now: Duration,
@@ -636,7 +642,7 @@ impl<'a> Core<'a> {
         self.deliver(now, &repr, payload, bytes, l4_valid, read);
     }
 
-    /// A datagram for us (`ingress_ip` let through only our address and broadcasts).
+    /// A datagram for us or broadcast (`ingress_ip` let through nothing else).
     fn deliver(
         &mut self,
         now: Duration,
@@ -646,7 +652,8 @@ impl<'a> Core<'a> {
         l4_valid: bool,
         read: Option<TcpReader<'_>>,
     ) {
-        let broadcast = ip.dst_addr != self.cfg.addr.address();
+        let broadcast =
+            ip.dst_addr.is_broadcast() || self.cfg.addr.broadcast() == Some(ip.dst_addr);
         match ip.protocol {
             Protocol::Icmp => self.ingress_icmp(ip, payload, broadcast),
             Protocol::Udp => self.ingress_udp(now, ip, payload, datagram, broadcast, l4_valid),

@@ -275,7 +275,11 @@ fn linux_interop_over_tap_with_offload() {
             .skip(1)
             .map(|x| x.parse().unwrap())
             .collect();
-        assert_eq!(n[0] + n[1], size as u64, "{copies}");
+        // Every byte once at least (a copy over held out-of-order data counts again).
+        assert!(
+            n[0] + n[1] >= size as u64 && n[0] <= size as u64,
+            "{copies}"
+        );
         assert!(n[0] > 0, "nothing read in place: {copies}");
         println!("{copies}");
         // Reports follow the sink (Linux → us) and the source (us → Linux).

@@ -116,53 +116,95 @@ fn transfer<D1: Device, D2: Device>(
     got
 }
 
-/// B's application reads in place (`Interface::poll_with`): the whole stream arrives intact,
-/// almost all of it never copied into B's socket buffer, and the bytes that were (queued
-/// behind a read the application left for later) come out in order.
+/// B's application reads two connections in place (`Interface::poll_with`): each stream
+/// arrives intact on its own handle, almost all of it never copied into B's socket buffers,
+/// and the bytes that were (queued behind a read the application left for later) come out
+/// in order.
 #[test]
 fn tcp_read_in_place_through_the_interface() {
     let (mut da, mut db) = PipeEnd::pair(1500, 1024);
     let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
     let mut now = Duration::from_secs(1);
-    let (ha, hb) = connect(&mut now, &mut a, &mut da, &mut b, &mut db, 256 * 1024);
-    let total = 8usize << 20;
-    let (mut sent, mut got, mut turn) = (0usize, 0usize, 0u64);
-    let check = |got: &mut usize, d: &[u8]| {
-        for (i, &x) in d.iter().enumerate() {
-            assert_eq!(x, pattern(*got + i), "byte {} corrupted", *got + i);
+    let l = b
+        .tcp_listen(
+            80,
+            16,
+            vec![sock(256 << 10), sock(256 << 10)],
+            Config::default(),
+        )
+        .unwrap();
+    let ha = [40_000u16, 40_001].map(|port| {
+        a.tcp_connect(now, sock(256 << 10), port, (B_IP, 80))
+            .unwrap()
+    });
+    let mut hb = Vec::new();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            while let Some(h) = b.tcp_accept(l) {
+                hb.push(h);
+            }
+            hb.len() == 2 && ha.iter().all(|&h| a.tcp(h).unwrap().is_established())
         }
-        *got += d.len();
+    ));
+    // B's handle for each of A's connections, by the remote port.
+    let peer_of = |b: &mut Interface<'static>, h| b.tcp_ref(h).unwrap().tuple().remote_port;
+    if peer_of(&mut b, hb[0]) != 40_000 {
+        hb.swap(0, 1);
+    }
+    let total = 4usize << 20;
+    // Connection k carries pattern(i + k * 7919).
+    let (mut sent, mut got, mut turn) = ([0usize; 2], [0usize; 2], 0u64);
+    let check = |k: usize, got: &mut [usize; 2], d: &[u8]| {
+        for (i, &x) in d.iter().enumerate() {
+            let at = got[k] + i;
+            assert_eq!(x, pattern(at + k * 7919), "connection {k}, byte {at}");
+        }
+        got[k] += d.len();
         d.len()
     };
     for _ in 0..2_000_000 {
-        let s = a.tcp(ha).unwrap();
-        while sent < total {
-            let n = s
-                .send_with(|buf| {
-                    let n = buf.len().min(total - sent);
-                    for (i, x) in buf[..n].iter_mut().enumerate() {
-                        *x = pattern(sent + i);
-                    }
-                    n
-                })
-                .unwrap();
-            if n == 0 {
-                break;
+        for k in 0..2 {
+            let s = a.tcp(ha[k]).unwrap();
+            while sent[k] < total {
+                let at = sent[k];
+                let n = s
+                    .send_with(|buf| {
+                        let n = buf.len().min(total - at);
+                        for (i, x) in buf[..n].iter_mut().enumerate() {
+                            *x = pattern(at + i + k * 7919);
+                        }
+                        n
+                    })
+                    .unwrap();
+                if n == 0 {
+                    break;
+                }
+                sent[k] += n;
             }
-            sent += n;
         }
         turn += 1;
         let mut act = a.poll(now, &mut da);
         act |= b.poll_with(now, &mut db, &mut |h, d| {
-            assert_eq!(h, hb, "data offered for another connection");
+            let k = hb
+                .iter()
+                .position(|&x| x == h)
+                .expect("a connection of ours");
             // Every 64th turn the application takes only half, leaving the rest queued.
             let d = if turn % 64 == 0 { &d[..d.len() / 2] } else { d };
-            check(&mut got, d)
+            check(k, &mut got, d)
         });
-        while let Ok(n) = b.tcp(hb).unwrap().recv_with(|d| check(&mut got, d))
-            && n > 0
-        {}
-        if got == total {
+        for (k, &h) in hb.iter().enumerate() {
+            while let Ok(n) = b.tcp(h).unwrap().recv_with(|d| check(k, &mut got, d))
+                && n > 0
+            {}
+        }
+        if got == [total; 2] {
             break;
         }
         if !act {
@@ -173,18 +215,129 @@ fn tcp_read_in_place_through_the_interface() {
             };
         }
     }
-    assert_eq!(got, total, "transfer stalled");
-    let st = *b.tcp(hb).unwrap().stats();
-    assert_eq!(st.rx_bytes_direct + st.rx_bytes_copied, total as u64);
-    assert!(
-        st.rx_bytes_copied > 0,
-        "half-reads left bytes to the buffer"
-    );
-    assert!(
-        st.rx_bytes_direct > (total as u64) * 3 / 4,
-        "most of the stream read in place: {st:?}"
-    );
-    assert_eq!(a.tcp(ha).unwrap().stats().retransmits, 0);
+    assert_eq!(got, [total; 2], "transfer stalled");
+    for &h in &hb {
+        let st = *b.tcp(h).unwrap().stats();
+        assert_eq!(st.rx_bytes_direct + st.rx_bytes_copied, total as u64);
+        assert!(
+            st.rx_bytes_copied > 0,
+            "half-reads left bytes to the buffer"
+        );
+        assert!(
+            st.rx_bytes_direct > (total as u64) * 3 / 4,
+            "most of the stream read in place: {st:?}"
+        );
+    }
+}
+
+/// A connection that closed and stays in its slot must not take the 4-tuple's route with it
+/// when it is removed after the peer came back from the same port: the new connection keeps
+/// receiving.
+#[test]
+fn removing_a_closed_connection_keeps_a_newer_one_with_the_same_tuple() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let l = b
+        .tcp_listen(
+            80,
+            16,
+            vec![sock(64 << 10), sock(64 << 10)],
+            Config::default(),
+        )
+        .unwrap();
+    let ha = a
+        .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
+        .unwrap();
+    let mut hb = None;
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            hb = hb.or_else(|| b.tcp_accept(l));
+            hb.is_some() && a.tcp(ha).unwrap().is_established()
+        }
+    ));
+    let hb = hb.unwrap();
+    // B closes first and A answers, so B ends in TIME-WAIT and A in CLOSED.
+    b.tcp(hb).unwrap().close();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, _| a.tcp(ha).unwrap().state() == State::CloseWait
+    ));
+    a.tcp(ha).unwrap().close();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            a.tcp(ha).unwrap().state() == State::Closed
+                && b.tcp(hb).unwrap().state() == State::TimeWait
+        }
+    ));
+    // Wait out B's TIME-WAIT (the socket stays in its slot, closed), then A connects again
+    // from the same port.
+    now += Duration::from_secs(300);
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |_, b| { b.tcp(hb).unwrap().state() == State::Closed }
+    ));
+    a.tcp_remove(ha).unwrap();
+    let ha2 = a
+        .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
+        .unwrap();
+    let mut hb2 = None;
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |a, b| {
+            hb2 = hb2.or_else(|| b.tcp_accept(l));
+            hb2.is_some() && a.tcp(ha2).unwrap().is_established()
+        }
+    ));
+    let hb2 = hb2.unwrap();
+    assert_ne!(hb2, hb, "the old connection still holds its slot");
+    // B's application now drops the old, closed connection.
+    assert_eq!(b.tcp_remove(hb).unwrap().state(), State::Closed);
+    a.tcp(ha2).unwrap().send_slice(b"still routed").unwrap();
+    let mut got = Vec::new();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        10_000,
+        |_, b| {
+            let _ = b.tcp(hb2).unwrap().recv_with(|d| {
+                got.extend_from_slice(d);
+                d.len()
+            });
+            got == b"still routed"
+        }
+    ));
+    assert_eq!(b.stats().tcp_resets, 0, "no segment went unrouted");
 }
 
 fn connect<D1: Device, D2: Device>(
