@@ -36,6 +36,9 @@ SIZES=${SIZES:-"100 10000 1000000"}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-4}
 OUTSTANDING=${OUTSTANDING:-200}
+# QPS=N: dnsperf sends at most N queries per second (-Q), so every server answers the same
+# offered load and the CPU seconds compare the cost of the same work.
+QPS=${QPS:-}
 QUERIES=${QUERIES:-100000}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
@@ -264,7 +267,7 @@ wait_ready() { # port type
 
 # --- run --------------------------------------------------------------------------------------
 
-echo "work dir $WORK; dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING -e on CPU $CLIENT_CPU," \
+echo "work dir $WORK; dnsperf -l $DURATION -c $CLIENTS -q $OUTSTANDING ${QPS:+-Q $QPS }-e on CPU $CLIENT_CPU," \
     "servers on CPU $SERVER_CPU; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 nsd -v 2>&1 | head -1 || true
 knotd --version || true
@@ -306,7 +309,7 @@ for names in $SIZES; do
             perf_pid=$!
         fi
         out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
-            -c "$CLIENTS" -q "$OUTSTANDING" -e -t 2 2>&1)
+            -c "$CLIENTS" -q "$OUTSTANDING" ${QPS:+-Q "$QPS"} -e -t 2 2>&1)
         after=$(cpu_ticks "$SERVER_PID")
         [ -n "$perf_pid" ] && wait "$perf_pid" || true
         stop_server
