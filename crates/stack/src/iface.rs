@@ -74,17 +74,24 @@ pub struct InterfaceStats {
     pub tx_too_large: u64,
 }
 
-/// A TCP connection's handle.
+/// A TCP connection's handle: its slot and the slot's generation, so that a handle kept after
+/// its connection was removed finds nothing, not the next connection put in the slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TcpHandle(usize);
+pub struct TcpHandle {
+    slot: usize,
+    generation: u32,
+}
 
 /// A TCP listener's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerHandle(usize);
 
-/// A UDP socket's handle.
+/// A UDP socket's handle: its slot and the slot's generation, as [`TcpHandle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UdpHandle(usize);
+pub struct UdpHandle {
+    slot: usize,
+    generation: u32,
+}
 
 /// Why a socket operation on the interface failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +191,8 @@ struct Core<'a> {
     ip_out: VecDeque<Vec<u8>>,
     ident: u16,
     tcp: Vec<Option<Socket<'a>>>,
+    /// Per TCP slot, how many connections it has held and given back (see [`TcpHandle`]).
+    tcp_gen: Vec<u32>,
     tcp_map: HashMap<FourTuple, usize, Keyed>,
     /// Sockets with work now (touched by input or the app).
     dirty: Vec<usize>,
@@ -199,6 +208,8 @@ struct Core<'a> {
     listeners: Vec<Option<ListenerEntry<'a>>>,
     listen_map: HashMap<u16, usize, Keyed>,
     udp: Vec<Option<UdpSocket>>,
+    /// Per UDP slot, its generation (see [`UdpHandle`]).
+    udp_gen: Vec<u32>,
     udp_map: HashMap<u16, usize, Keyed>,
     icmp_window: (Duration, u32),
     stats: InterfaceStats,
@@ -230,6 +241,7 @@ impl<'a> Interface<'a> {
                 ip_out: VecDeque::new(),
                 ident: 1,
                 tcp: Vec::new(),
+                tcp_gen: Vec::new(),
                 tcp_map: HashMap::with_hasher(keyed.clone()),
                 dirty: Vec::new(),
                 is_dirty: Vec::new(),
@@ -239,6 +251,7 @@ impl<'a> Interface<'a> {
                 listeners: Vec::new(),
                 listen_map: HashMap::with_hasher(keyed.clone()),
                 udp: Vec::new(),
+                udp_gen: Vec::new(),
                 udp_map: HashMap::with_hasher(keyed),
                 icmp_window: (Duration::ZERO, 0),
                 stats: InterfaceStats::default(),
@@ -290,7 +303,8 @@ impl<'a> Interface<'a> {
         socket
             .connect(now, tuple, &c.key)
             .map_err(SocketError::Connect)?;
-        Ok(TcpHandle(c.insert_tcp(socket)))
+        let i = c.insert_tcp(socket);
+        Ok(c.tcp_handle(i))
     }
 
     /// Listen on `port` with half-open slots `backlog` and a pool of closed sockets that
@@ -353,22 +367,27 @@ impl<'a> Interface<'a> {
 
     /// A TCP connection, for reads, writes and queries. Using it marks it for the next poll.
     pub fn tcp(&mut self, h: TcpHandle) -> Option<&mut Socket<'a>> {
-        self.core.mark(h.0);
-        self.core.tcp.get_mut(h.0)?.as_mut()
+        let i = self.core.tcp_slot(h)?;
+        self.core.mark(i);
+        self.core.tcp.get_mut(i)?.as_mut()
     }
 
     /// A TCP connection, read-only (not marked for the next poll).
     pub fn tcp_ref(&self, h: TcpHandle) -> Option<&Socket<'a>> {
-        self.core.tcp.get(h.0)?.as_ref()
+        self.core.tcp.get(self.core.tcp_slot(h)?)?.as_ref()
     }
 
     /// Remove a TCP connection (closed or not: an open one is aborted first) and return its
-    /// socket, to reuse the buffers.
+    /// socket, to reuse the buffers. The handle (and every copy of it) then finds nothing.
     pub fn tcp_remove(&mut self, h: TcpHandle) -> Option<Socket<'a>> {
-        let mut s = self.core.tcp.get_mut(h.0)?.take()?;
+        let i = self.core.tcp_slot(h)?;
+        let mut s = self.core.tcp.get_mut(i)?.take()?;
+        if let Some(g) = self.core.tcp_gen.get_mut(i) {
+            *g = g.wrapping_add(1);
+        }
         // The tuple may belong to a newer connection by now (this one closed and the peer
         // came back from the same port): unmap it only if it still points here.
-        if self.core.tcp_map.get(&s.tuple()) == Some(&h.0) {
+        if self.core.tcp_map.get(&s.tuple()) == Some(&i) {
             self.core.tcp_map.remove(&s.tuple());
         }
         if s.is_open() {
@@ -402,19 +421,30 @@ impl<'a> Interface<'a> {
             *slot = Some(socket.bound(port));
         }
         c.udp_map.insert(port, i);
-        Ok(UdpHandle(i))
+        if c.udp_gen.len() <= i {
+            c.udp_gen.resize(i + 1, 0);
+        }
+        Ok(UdpHandle {
+            slot: i,
+            generation: c.udp_gen[i],
+        })
     }
 
     /// Close a UDP socket, freeing its port; queued datagrams go with it.
     pub fn udp_unbind(&mut self, h: UdpHandle) -> Option<UdpSocket> {
-        let s = self.core.udp.get_mut(h.0)?.take()?;
+        let i = self.core.udp_slot(h)?;
+        let s = self.core.udp.get_mut(i)?.take()?;
+        if let Some(g) = self.core.udp_gen.get_mut(i) {
+            *g = g.wrapping_add(1);
+        }
         self.core.udp_map.remove(&s.port());
         Some(s)
     }
 
     /// A UDP socket.
     pub fn udp(&mut self, h: UdpHandle) -> Option<&mut UdpSocket> {
-        self.core.udp.get_mut(h.0)?.as_mut()
+        let i = self.core.udp_slot(h)?;
+        self.core.udp.get_mut(i)?.as_mut()
     }
 
     // ----- driving -----
@@ -513,6 +543,24 @@ impl<'a> Interface<'a> {
 }
 
 impl<'a> Core<'a> {
+    /// The handle of the connection now in TCP slot `i`.
+    fn tcp_handle(&self, i: usize) -> TcpHandle {
+        TcpHandle {
+            slot: i,
+            generation: self.tcp_gen.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// `h`'s slot, if `h` still names the connection in it.
+    fn tcp_slot(&self, h: TcpHandle) -> Option<usize> {
+        (self.tcp_gen.get(h.slot) == Some(&h.generation)).then_some(h.slot)
+    }
+
+    /// `h`'s slot, if `h` still names the socket in it.
+    fn udp_slot(&self, h: UdpHandle) -> Option<usize> {
+        (self.udp_gen.get(h.slot) == Some(&h.generation)).then_some(h.slot)
+    }
+
     fn insert_tcp(&mut self, socket: Socket<'a>) -> usize {
         let tuple = socket.tuple();
         let i = match self.tcp.iter().position(Option::is_none) {
@@ -525,6 +573,9 @@ impl<'a> Core<'a> {
         };
         if let Some(slot) = self.tcp.get_mut(i) {
             *slot = Some(socket);
+        }
+        if self.tcp_gen.len() < self.tcp.len() {
+            self.tcp_gen.resize(self.tcp.len(), 0);
         }
         if self.is_dirty.len() < self.tcp.len() {
             self.is_dirty.resize(self.tcp.len(), false);
@@ -790,6 +841,7 @@ impl<'a> Core<'a> {
         // A congestion mark on the IP header, for a connection that negotiated ECN.
         let ce = ip.ecn == Ecn::Ce;
         if let Some(&i) = self.tcp_map.get(&tuple)
+            && let handle = self.tcp_handle(i)
             && let Some(Some(s)) = self.tcp.get_mut(i)
         {
             let outcome = match read {
@@ -799,7 +851,7 @@ impl<'a> Core<'a> {
                     ip.dst_addr,
                     &repr,
                     ce,
-                    &mut |d: &[u8]| read(TcpHandle(i), d),
+                    &mut |d: &[u8]| read(handle, d),
                 ),
                 None => s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce),
             };
@@ -827,8 +879,9 @@ impl<'a> Core<'a> {
                     }
                     sock.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
                     let i = self.insert_tcp(sock);
+                    let handle = self.tcp_handle(i);
                     if let Some(Some(entry)) = self.listeners.get_mut(li) {
-                        entry.accepted.push_back(TcpHandle(i));
+                        entry.accepted.push_back(handle);
                     }
                 }
                 ListenOutcome::NotMine | ListenOutcome::Dropped => {}

@@ -303,6 +303,9 @@ fn removing_a_closed_connection_keeps_a_newer_one_with_the_same_tuple() {
     let ha2 = a
         .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
         .unwrap();
+    // The new connection took the freed slot; the old handle does not reach it.
+    assert_ne!(ha2, ha);
+    assert!(a.tcp_ref(ha).is_none() && a.tcp(ha).is_none() && a.tcp_remove(ha).is_none());
     let mut hb2 = None;
     assert!(run(
         &mut now,
@@ -1264,4 +1267,16 @@ proptest::proptest! {
             check_poll_at(now, &mut b, &mut db, hb, "B");
         }
     }
+}
+
+/// A UDP handle kept after `udp_unbind` does not reach the socket bound next in its slot.
+#[test]
+fn a_stale_udp_handle_finds_nothing() {
+    let mut a = iface(A_MAC, A_IP);
+    let old = a.udp_bind(5000, UdpSocket::new(4)).unwrap();
+    assert!(a.udp_unbind(old).is_some());
+    let new = a.udp_bind(5001, UdpSocket::new(4)).unwrap();
+    assert_ne!(new, old);
+    assert!(a.udp(old).is_none() && a.udp_unbind(old).is_none());
+    assert!(a.udp(new).is_some());
 }
