@@ -9,8 +9,8 @@ use unistack_ipv4::{
     Ipv4Repr, Protocol,
 };
 use unistack_stack::{
-    Device, FaultInjector, Faults, Interface, InterfaceConfig, PipeEnd, RxInfo, TcpHandle,
-    UdpSocket,
+    Device, FaultInjector, Faults, Interface, InterfaceConfig, ListenerHandle, PipeEnd, RxInfo,
+    TcpHandle, UdpSocket,
 };
 use unistack_tcp::{Algorithm, Config, Socket, State};
 
@@ -133,30 +133,16 @@ fn tcp_read_in_place_through_the_interface() {
             Config::default(),
         )
         .unwrap();
-    let ha = [40_000u16, 40_001].map(|port| {
-        a.tcp_connect(now, sock(256 << 10), port, (B_IP, 80))
-            .unwrap()
-    });
-    let mut hb = Vec::new();
-    assert!(run(
+    let (ha, hb) = open_from(
         &mut now,
         &mut a,
         &mut da,
         &mut b,
         &mut db,
-        10_000,
-        |a, b| {
-            while let Some(h) = b.tcp_accept(l) {
-                hb.push(h);
-            }
-            hb.len() == 2 && ha.iter().all(|&h| a.tcp(h).unwrap().is_established())
-        }
-    ));
-    // B's handle for each of A's connections, by the remote port.
-    let peer_of = |b: &mut Interface<'static>, h| b.tcp_ref(h).unwrap().tuple().remote_port;
-    if peer_of(&mut b, hb[0]) != 40_000 {
-        hb.swap(0, 1);
-    }
+        l,
+        &[40_000, 40_001],
+        256 << 10,
+    );
     let total = 4usize << 20;
     // Connection k carries pattern(i + k * 7919).
     let (mut sent, mut got, mut turn) = ([0usize; 2], [0usize; 2], 0u64);
@@ -246,23 +232,17 @@ fn removing_a_closed_connection_keeps_a_newer_one_with_the_same_tuple() {
             Config::default(),
         )
         .unwrap();
-    let ha = a
-        .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
-        .unwrap();
-    let mut hb = None;
-    assert!(run(
+    let (ha, hb) = open_from(
         &mut now,
         &mut a,
         &mut da,
         &mut b,
         &mut db,
-        10_000,
-        |a, b| {
-            hb = hb.or_else(|| b.tcp_accept(l));
-            hb.is_some() && a.tcp(ha).unwrap().is_established()
-        }
-    ));
-    let hb = hb.unwrap();
+        l,
+        &[40_000],
+        64 << 10,
+    );
+    let (ha, hb) = (ha[0], hb[0]);
     // B closes first and A answers, so B ends in TIME-WAIT and A in CLOSED.
     b.tcp(hb).unwrap().close();
     assert!(run(
@@ -300,26 +280,20 @@ fn removing_a_closed_connection_keeps_a_newer_one_with_the_same_tuple() {
         |_, b| { b.tcp(hb).unwrap().state() == State::Closed }
     ));
     a.tcp_remove(ha).unwrap();
-    let ha2 = a
-        .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
-        .unwrap();
-    // The new connection took the freed slot; the old handle does not reach it.
-    assert_ne!(ha2, ha);
-    assert!(a.tcp_ref(ha).is_none() && a.tcp(ha).is_none() && a.tcp_remove(ha).is_none());
-    let mut hb2 = None;
-    assert!(run(
+    let (ha2, hb2) = open_from(
         &mut now,
         &mut a,
         &mut da,
         &mut b,
         &mut db,
-        10_000,
-        |a, b| {
-            hb2 = hb2.or_else(|| b.tcp_accept(l));
-            hb2.is_some() && a.tcp(ha2).unwrap().is_established()
-        }
-    ));
-    let hb2 = hb2.unwrap();
+        l,
+        &[40_000],
+        64 << 10,
+    );
+    let (ha2, hb2) = (ha2[0], hb2[0]);
+    // The new connection took the freed slot; the old handle does not reach it.
+    assert_ne!(ha2, ha);
+    assert!(a.tcp_ref(ha).is_none() && a.tcp(ha).is_none() && a.tcp_remove(ha).is_none());
     assert_ne!(hb2, hb, "the old connection still holds its slot");
     // B's application now drops the old, closed connection.
     assert_eq!(b.tcp_remove(hb).unwrap().state(), State::Closed);
@@ -341,6 +315,42 @@ fn removing_a_closed_connection_keeps_a_newer_one_with_the_same_tuple() {
         }
     ));
     assert_eq!(b.stats().tcp_resets, 0, "no segment went unrouted");
+}
+
+/// Connect A to B's listener `l` on port 80 from each of `ports`; A's handles and B's, in the
+/// order of `ports`.
+#[allow(clippy::too_many_arguments)]
+fn open_from<D1: Device, D2: Device>(
+    now: &mut Duration,
+    a: &mut Interface<'static>,
+    da: &mut D1,
+    b: &mut Interface<'static>,
+    db: &mut D2,
+    l: ListenerHandle,
+    ports: &[u16],
+    buf: usize,
+) -> (Vec<TcpHandle>, Vec<TcpHandle>) {
+    let ha: Vec<TcpHandle> = ports
+        .iter()
+        .map(|&port| a.tcp_connect(*now, sock(buf), port, (B_IP, 80)).unwrap())
+        .collect();
+    let mut accepted = Vec::new();
+    assert!(run(now, a, da, b, db, 10_000, |a, b| {
+        while let Some(h) = b.tcp_accept(l) {
+            accepted.push(h);
+        }
+        accepted.len() == ports.len() && ha.iter().all(|&h| a.tcp(h).unwrap().is_established())
+    }));
+    let hb = ports
+        .iter()
+        .map(|&port| {
+            *accepted
+                .iter()
+                .find(|&&h| b.tcp_ref(h).unwrap().tuple().remote_port == port)
+                .unwrap()
+        })
+        .collect();
+    (ha, hb)
 }
 
 fn connect<D1: Device, D2: Device>(

@@ -88,16 +88,21 @@ fn lossy_links_deliver_everything() {
     }
 }
 
-#[test]
-fn duplication_reordering_and_corruption() {
-    let faulty = LinkConfig {
+/// 2% duplication, 5% reordering (4 ms late), 2% corruption and 1% loss.
+fn faulty() -> LinkConfig {
+    LinkConfig {
         duplicate_ppm: 20_000,
         reorder_ppm: 50_000,
         reorder_extra: Duration::from_millis(4),
         corrupt_ppm: 20_000,
         loss_ppm: 10_000,
         ..link(0)
-    };
+    }
+}
+
+#[test]
+fn duplication_reordering_and_corruption() {
+    let faulty = faulty();
     for congestion in [Algorithm::NewReno, Algorithm::Bbr] {
         let cfg = Config {
             congestion,
@@ -118,14 +123,7 @@ fn duplication_reordering_and_corruption() {
 /// it). The content check is the reader's, byte by byte, in whichever path a byte took.
 #[test]
 fn read_in_place_under_faults() {
-    let faulty = LinkConfig {
-        duplicate_ppm: 20_000,
-        reorder_ppm: 50_000,
-        reorder_extra: Duration::from_millis(4),
-        corrupt_ppm: 20_000,
-        loss_ppm: 10_000,
-        ..link(0)
-    };
+    let faulty = faulty();
     for take in [usize::MAX, 1000] {
         let t = Transfer {
             read_in_place: Some(take),
