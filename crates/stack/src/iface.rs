@@ -77,10 +77,7 @@ pub struct InterfaceStats {
 /// A TCP connection's handle: its slot and the slot's generation, so that a handle kept after
 /// its connection was removed finds nothing, not the next connection put in the slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TcpHandle {
-    slot: usize,
-    generation: u32,
-}
+pub struct TcpHandle(SlotRef);
 
 /// A TCP listener's handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,9 +85,40 @@ pub struct ListenerHandle(usize);
 
 /// A UDP socket's handle: its slot and the slot's generation, as [`TcpHandle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UdpHandle {
+pub struct UdpHandle(SlotRef);
+
+/// A slot of a socket table and the slot's generation: the inside of a handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct SlotRef {
     slot: usize,
     generation: u32,
+}
+
+/// Per slot of a socket table, how many sockets it has given back (0 for a slot never freed).
+#[derive(Debug, Default)]
+struct Generations(Vec<u32>);
+
+impl Generations {
+    /// The reference to what is in `slot` now.
+    fn at(&self, slot: usize) -> SlotRef {
+        SlotRef {
+            slot,
+            generation: self.0.get(slot).copied().unwrap_or(0),
+        }
+    }
+
+    /// `r`'s slot, if `r` still names what is in it.
+    fn slot(&self, r: SlotRef) -> Option<usize> {
+        (self.at(r.slot) == r).then_some(r.slot)
+    }
+
+    /// `slot`'s socket was removed: every reference to it goes stale.
+    fn freed(&mut self, slot: usize) {
+        if self.0.len() <= slot {
+            self.0.resize(slot + 1, 0);
+        }
+        self.0[slot] = self.0[slot].wrapping_add(1);
+    }
 }
 
 /// Why a socket operation on the interface failed.
@@ -191,8 +219,8 @@ struct Core<'a> {
     ip_out: VecDeque<Vec<u8>>,
     ident: u16,
     tcp: Vec<Option<Socket<'a>>>,
-    /// Per TCP slot, how many connections it has held and given back (see [`TcpHandle`]).
-    tcp_gen: Vec<u32>,
+    /// Per TCP slot, its generation (see [`TcpHandle`]).
+    tcp_gen: Generations,
     tcp_map: HashMap<FourTuple, usize, Keyed>,
     /// Sockets with work now (touched by input or the app).
     dirty: Vec<usize>,
@@ -209,7 +237,7 @@ struct Core<'a> {
     listen_map: HashMap<u16, usize, Keyed>,
     udp: Vec<Option<UdpSocket>>,
     /// Per UDP slot, its generation (see [`UdpHandle`]).
-    udp_gen: Vec<u32>,
+    udp_gen: Generations,
     udp_map: HashMap<u16, usize, Keyed>,
     icmp_window: (Duration, u32),
     stats: InterfaceStats,
@@ -241,7 +269,7 @@ impl<'a> Interface<'a> {
                 ip_out: VecDeque::new(),
                 ident: 1,
                 tcp: Vec::new(),
-                tcp_gen: Vec::new(),
+                tcp_gen: Generations::default(),
                 tcp_map: HashMap::with_hasher(keyed.clone()),
                 dirty: Vec::new(),
                 is_dirty: Vec::new(),
@@ -251,7 +279,7 @@ impl<'a> Interface<'a> {
                 listeners: Vec::new(),
                 listen_map: HashMap::with_hasher(keyed.clone()),
                 udp: Vec::new(),
-                udp_gen: Vec::new(),
+                udp_gen: Generations::default(),
                 udp_map: HashMap::with_hasher(keyed),
                 icmp_window: (Duration::ZERO, 0),
                 stats: InterfaceStats::default(),
@@ -304,7 +332,7 @@ impl<'a> Interface<'a> {
             .connect(now, tuple, &c.key)
             .map_err(SocketError::Connect)?;
         let i = c.insert_tcp(socket);
-        Ok(c.tcp_handle(i))
+        Ok(TcpHandle(c.tcp_gen.at(i)))
     }
 
     /// Listen on `port` with half-open slots `backlog` and a pool of closed sockets that
@@ -367,24 +395,22 @@ impl<'a> Interface<'a> {
 
     /// A TCP connection, for reads, writes and queries. Using it marks it for the next poll.
     pub fn tcp(&mut self, h: TcpHandle) -> Option<&mut Socket<'a>> {
-        let i = self.core.tcp_slot(h)?;
+        let i = self.core.tcp_gen.slot(h.0)?;
         self.core.mark(i);
         self.core.tcp.get_mut(i)?.as_mut()
     }
 
     /// A TCP connection, read-only (not marked for the next poll).
     pub fn tcp_ref(&self, h: TcpHandle) -> Option<&Socket<'a>> {
-        self.core.tcp.get(self.core.tcp_slot(h)?)?.as_ref()
+        self.core.tcp.get(self.core.tcp_gen.slot(h.0)?)?.as_ref()
     }
 
     /// Remove a TCP connection (closed or not: an open one is aborted first) and return its
     /// socket, to reuse the buffers. The handle (and every copy of it) then finds nothing.
     pub fn tcp_remove(&mut self, h: TcpHandle) -> Option<Socket<'a>> {
-        let i = self.core.tcp_slot(h)?;
+        let i = self.core.tcp_gen.slot(h.0)?;
         let mut s = self.core.tcp.get_mut(i)?.take()?;
-        if let Some(g) = self.core.tcp_gen.get_mut(i) {
-            *g = g.wrapping_add(1);
-        }
+        self.core.tcp_gen.freed(i);
         // The tuple may belong to a newer connection by now (this one closed and the peer
         // came back from the same port): unmap it only if it still points here.
         if self.core.tcp_map.get(&s.tuple()) == Some(&i) {
@@ -421,29 +447,21 @@ impl<'a> Interface<'a> {
             *slot = Some(socket.bound(port));
         }
         c.udp_map.insert(port, i);
-        if c.udp_gen.len() <= i {
-            c.udp_gen.resize(i + 1, 0);
-        }
-        Ok(UdpHandle {
-            slot: i,
-            generation: c.udp_gen[i],
-        })
+        Ok(UdpHandle(c.udp_gen.at(i)))
     }
 
     /// Close a UDP socket, freeing its port; queued datagrams go with it.
     pub fn udp_unbind(&mut self, h: UdpHandle) -> Option<UdpSocket> {
-        let i = self.core.udp_slot(h)?;
+        let i = self.core.udp_gen.slot(h.0)?;
         let s = self.core.udp.get_mut(i)?.take()?;
-        if let Some(g) = self.core.udp_gen.get_mut(i) {
-            *g = g.wrapping_add(1);
-        }
+        self.core.udp_gen.freed(i);
         self.core.udp_map.remove(&s.port());
         Some(s)
     }
 
     /// A UDP socket.
     pub fn udp(&mut self, h: UdpHandle) -> Option<&mut UdpSocket> {
-        let i = self.core.udp_slot(h)?;
+        let i = self.core.udp_gen.slot(h.0)?;
         self.core.udp.get_mut(i)?.as_mut()
     }
 
@@ -543,24 +561,6 @@ impl<'a> Interface<'a> {
 }
 
 impl<'a> Core<'a> {
-    /// The handle of the connection now in TCP slot `i`.
-    fn tcp_handle(&self, i: usize) -> TcpHandle {
-        TcpHandle {
-            slot: i,
-            generation: self.tcp_gen.get(i).copied().unwrap_or(0),
-        }
-    }
-
-    /// `h`'s slot, if `h` still names the connection in it.
-    fn tcp_slot(&self, h: TcpHandle) -> Option<usize> {
-        (self.tcp_gen.get(h.slot) == Some(&h.generation)).then_some(h.slot)
-    }
-
-    /// `h`'s slot, if `h` still names the socket in it.
-    fn udp_slot(&self, h: UdpHandle) -> Option<usize> {
-        (self.udp_gen.get(h.slot) == Some(&h.generation)).then_some(h.slot)
-    }
-
     fn insert_tcp(&mut self, socket: Socket<'a>) -> usize {
         let tuple = socket.tuple();
         let i = match self.tcp.iter().position(Option::is_none) {
@@ -573,9 +573,6 @@ impl<'a> Core<'a> {
         };
         if let Some(slot) = self.tcp.get_mut(i) {
             *slot = Some(socket);
-        }
-        if self.tcp_gen.len() < self.tcp.len() {
-            self.tcp_gen.resize(self.tcp.len(), 0);
         }
         if self.is_dirty.len() < self.tcp.len() {
             self.is_dirty.resize(self.tcp.len(), false);
@@ -683,28 +680,30 @@ impl<'a> Core<'a> {
             match reasm.accept(now, &repr, payload) {
                 Ok(Some(whole)) => {
                     let (r, p) = (whole.repr, whole.payload);
-                    self.deliver(now, &r, p, bytes, false, read);
+                    self.deliver(now, &r, p, bytes, broadcast, false, read);
                 }
                 Ok(None) => {}
                 Err(_) => self.stats.rx_dropped += 1,
             }
             return;
         }
-        self.deliver(now, &repr, payload, bytes, l4_valid, read);
+        self.deliver(now, &repr, payload, bytes, broadcast, l4_valid, read);
     }
 
-    /// A datagram for us or broadcast (`ingress_ip` let through nothing else).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per-packet call; a struct of them would be built and taken apart per frame"
+    )]
     fn deliver(
         &mut self,
         now: Duration,
         ip: &Ipv4Repr<'_>,
         payload: &[u8],
         datagram: &[u8],
+        broadcast: bool,
         l4_valid: bool,
         read: Option<TcpReader<'_>>,
     ) {
-        let broadcast =
-            ip.dst_addr.is_broadcast() || self.cfg.addr.broadcast() == Some(ip.dst_addr);
         match ip.protocol {
             Protocol::Icmp => self.ingress_icmp(ip, payload, broadcast),
             Protocol::Udp => self.ingress_udp(now, ip, payload, datagram, broadcast, l4_valid),
@@ -841,18 +840,20 @@ impl<'a> Core<'a> {
         // A congestion mark on the IP header, for a connection that negotiated ECN.
         let ce = ip.ecn == Ecn::Ce;
         if let Some(&i) = self.tcp_map.get(&tuple)
-            && let handle = self.tcp_handle(i)
             && let Some(Some(s)) = self.tcp.get_mut(i)
         {
             let outcome = match read {
-                Some(read) => s.handle_segment_with(
-                    now,
-                    ip.src_addr,
-                    ip.dst_addr,
-                    &repr,
-                    ce,
-                    &mut |d: &[u8]| read(handle, d),
-                ),
+                Some(read) => {
+                    let handle = TcpHandle(self.tcp_gen.at(i));
+                    s.handle_segment_with(
+                        now,
+                        ip.src_addr,
+                        ip.dst_addr,
+                        &repr,
+                        ce,
+                        &mut |d: &[u8]| read(handle, d),
+                    )
+                }
                 None => s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce),
             };
             self.mark(i);
@@ -879,7 +880,7 @@ impl<'a> Core<'a> {
                     }
                     sock.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
                     let i = self.insert_tcp(sock);
-                    let handle = self.tcp_handle(i);
+                    let handle = TcpHandle(self.tcp_gen.at(i));
                     if let Some(Some(entry)) = self.listeners.get_mut(li) {
                         entry.accepted.push_back(handle);
                     }
