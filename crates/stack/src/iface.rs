@@ -25,6 +25,15 @@ use crate::udp::UdpSocket;
 /// An application's in-place TCP reader ([`Interface::poll_with`]).
 type TcpReader<'a> = &'a mut dyn FnMut(TcpHandle, &[u8]) -> usize;
 
+/// A shorter-lived reborrow of an optional reader (`as_deref_mut` would keep the trait
+/// object's longer lifetime, which `&mut` cannot shorten inside an `Option`).
+fn reborrow<'s>(read: &'s mut Option<TcpReader<'_>>) -> Option<TcpReader<'s>> {
+    match read {
+        Some(r) => Some(&mut **r),
+        None => None,
+    }
+}
+
 /// Static interface settings.
 #[derive(Debug, Clone)]
 pub struct InterfaceConfig {
@@ -500,12 +509,7 @@ impl<'a> Interface<'a> {
         for _ in 0..caps.max_burst {
             let core = &mut self.core;
             let reasm = &mut self.reasm;
-            // A reborrow for this frame (`as_deref_mut` would keep the trait object's
-            // longer lifetime, which `&mut` cannot shorten inside an `Option`).
-            let read: Option<TcpReader<'_>> = match &mut read {
-                Some(r) => Some(&mut **r),
-                None => None,
-            };
+            let read = reborrow(&mut read);
             if device
                 .receive_info(now, |frame, info| {
                     core.ingress(now, reasm, frame, info, read)
@@ -816,7 +820,7 @@ impl<'a> Core<'a> {
         ip: &Ipv4Repr<'_>,
         payload: &[u8],
         l4_valid: bool,
-        read: Option<TcpReader<'_>>,
+        mut read: Option<TcpReader<'_>>,
     ) {
         let Ok(seg) = TcpSegment::new_checked(payload) else {
             self.stats.rx_dropped += 1;
@@ -840,26 +844,9 @@ impl<'a> Core<'a> {
         // A congestion mark on the IP header, for a connection that negotiated ECN.
         let ce = ip.ecn == Ecn::Ce;
         if let Some(&i) = self.tcp_map.get(&tuple)
-            && let Some(Some(s)) = self.tcp.get_mut(i)
+            && self.tcp_segment(i, now, ip, &repr, ce, reborrow(&mut read)) != Outcome::NotMine
         {
-            let outcome = match read {
-                Some(read) => {
-                    let handle = TcpHandle(self.tcp_gen.at(i));
-                    s.handle_segment_with(
-                        now,
-                        ip.src_addr,
-                        ip.dst_addr,
-                        &repr,
-                        ce,
-                        &mut |d: &[u8]| read(handle, d),
-                    )
-                }
-                None => s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce),
-            };
-            self.mark(i);
-            if outcome != Outcome::NotMine {
-                return;
-            }
+            return;
         }
         if let Some(&li) = self.listen_map.get(&repr.dst_port) {
             let Some(Some(entry)) = self.listeners.get_mut(li) else {
@@ -878,8 +865,10 @@ impl<'a> Core<'a> {
                     if sock.accept(now, &hs).is_err() {
                         return;
                     }
-                    sock.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, &repr, ce);
+                    // Mapped before the completing segment is handled, so that data riding
+                    // on it can be read in place like any later segment's.
                     let i = self.insert_tcp(sock);
+                    self.tcp_segment(i, now, ip, &repr, ce, read);
                     let handle = TcpHandle(self.tcp_gen.at(i));
                     if let Some(Some(entry)) = self.listeners.get_mut(li) {
                         entry.accepted.push_back(handle);
@@ -893,6 +882,36 @@ impl<'a> Core<'a> {
             self.stats.tcp_resets += 1;
             self.queue_tcp(&rst, ip.dst_addr, ip.src_addr);
         }
+    }
+
+    /// Hand a segment to the connection in slot `i`, reading its data in place when the
+    /// application polls with a reader.
+    fn tcp_segment(
+        &mut self,
+        i: usize,
+        now: Duration,
+        ip: &Ipv4Repr<'_>,
+        repr: &TcpRepr<'_>,
+        ce: bool,
+        read: Option<TcpReader<'_>>,
+    ) -> Outcome {
+        let handle = TcpHandle(self.tcp_gen.at(i));
+        let Some(Some(s)) = self.tcp.get_mut(i) else {
+            return Outcome::NotMine;
+        };
+        let outcome = match read {
+            Some(read) => s.handle_segment_with(
+                now,
+                ip.src_addr,
+                ip.dst_addr,
+                repr,
+                ce,
+                &mut |d: &[u8]| read(handle, d),
+            ),
+            None => s.handle_segment_ecn(now, ip.src_addr, ip.dst_addr, repr, ce),
+        };
+        self.mark(i);
+        outcome
     }
 
     /// Queue an owned segment (listener replies, resets) as an IP datagram.

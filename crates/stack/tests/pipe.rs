@@ -216,6 +216,58 @@ fn tcp_read_in_place_through_the_interface() {
     }
 }
 
+/// Data queued before the handshake completes rides on the segment that completes it at
+/// the listener; with `poll_with` that data is read in place like any later segment's,
+/// although the application has not yet accepted the connection (it sees a handle it will
+/// get from `tcp_accept`).
+#[test]
+fn data_on_the_handshake_completing_segment_is_read_in_place() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let l = b
+        .tcp_listen(80, 16, vec![sock(64 << 10)], Config::default())
+        .unwrap();
+    let ha = a
+        .tcp_connect(now, sock(64 << 10), 40_000, (B_IP, 80))
+        .unwrap();
+    let hello: Vec<u8> = (0..1000).map(pattern).collect();
+    assert_eq!(a.tcp(ha).unwrap().send_slice(&hello).unwrap(), hello.len());
+    let mut seen: Vec<(TcpHandle, Vec<u8>)> = Vec::new();
+    let mut accepted = None;
+    for _ in 0..1000 {
+        let act = a.poll(now, &mut da)
+            | b.poll_with(now, &mut db, &mut |h, d| {
+                seen.push((h, d.to_vec()));
+                d.len()
+            });
+        if accepted.is_none() {
+            accepted = b.tcp_accept(l);
+        }
+        if accepted.is_some() && a.tcp(ha).unwrap().send_queue() == 0 {
+            break;
+        }
+        if !act {
+            now += Duration::from_millis(1);
+        }
+    }
+    let hb = accepted.expect("accepted");
+    assert_eq!(
+        seen.len(),
+        1,
+        "one segment offered in place: {:?}",
+        seen.len()
+    );
+    assert_eq!(seen[0].0, hb, "offered under the handle tcp_accept returns");
+    assert_eq!(seen[0].1, hello);
+    let st = *b.tcp(hb).unwrap().stats();
+    assert_eq!(
+        (st.rx_bytes_direct, st.rx_bytes_copied),
+        (1000, 0),
+        "{st:?}"
+    );
+}
+
 /// A connection that closed and stays in its slot must not take the 4-tuple's route with it
 /// when it is removed after the peer came back from the same port: the new connection keeps
 /// receiving.
