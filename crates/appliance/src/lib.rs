@@ -236,15 +236,23 @@ impl Appliance {
 
     /// Serve whatever arrived; call after each `iface.poll`.
     pub fn serve(&mut self, iface: &mut Interface<'static>) {
-        // DNS over UDP: the engine answers into our buffer, the socket copies it out.
-        while let Some(d) = iface.udp(self.udp).and_then(UdpSocket::recv) {
-            self.stats.dns_queries += 1;
-            if let Ok(n) = self.dns.handle(&d.data, Transport::Udp, &mut self.out)
-                && iface
-                    .udp(self.udp)
-                    .is_some_and(|s| s.send_to(&self.out[..n], d.addr, d.port).is_ok())
-            {
-                self.stats.dns_responses += 1;
+        // DNS over UDP: the engine reads each query where it lies in the socket's receive
+        // ring and answers into our buffer, which the socket's transmit ring takes a copy of.
+        if let Some(sock) = iface.udp(self.udp) {
+            let (dns, out, stats) = (&self.dns, &mut self.out, &mut self.stats);
+            while let Some(answer) = sock.recv_with(|query, addr, port| {
+                stats.dns_queries += 1;
+                dns.handle(query, Transport::Udp, out)
+                    .ok()
+                    .map(|n| (n, addr, port))
+            }) {
+                if let Some((n, addr, port)) = answer
+                    && out
+                        .get(..n)
+                        .is_some_and(|r| sock.send_to(r, addr, port).is_ok())
+                {
+                    stats.dns_responses += 1;
+                }
             }
         }
         while let Some(h) = iface.tcp_accept(self.dns_tcp) {

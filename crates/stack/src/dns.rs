@@ -164,17 +164,21 @@ impl<R: Random> DnsSocket<R> {
         let mut activity = false;
         // Responses first: they may end lookups before their retransmissions go out.
         for p in &self.ports {
-            while let Some(d) = iface.udp(p.handle).and_then(UdpSocket::recv) {
+            let (resolver, stats) = (&mut self.resolver, &mut self.stats);
+            while iface
+                .udp(p.handle)
+                .and_then(|s| {
+                    s.recv_with(|data, addr, port| {
+                        let from = SocketAddr::from((addr.octets(), port));
+                        stats.udp_received += 1;
+                        if resolver.handle_response(now, from, p.port, data).is_err() {
+                            stats.ignored += 1;
+                        }
+                    })
+                })
+                .is_some()
+            {
                 activity = true;
-                self.stats.udp_received += 1;
-                let from = SocketAddr::from((d.addr.octets(), d.port));
-                if self
-                    .resolver
-                    .handle_response(now, from, p.port, &d.data)
-                    .is_err()
-                {
-                    self.stats.ignored += 1;
-                }
             }
         }
         activity |= self.poll_tcp(now, iface);

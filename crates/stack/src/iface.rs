@@ -202,6 +202,41 @@ impl BuildHasher for Keyed {
     }
 }
 
+/// The hash of the port maps (listeners, UDP sockets). Their keys are ports this
+/// interface bound, never chosen by a peer, so a peer cannot crowd a bucket: a lookup costs
+/// one multiply instead of a SipHash per packet.
+#[derive(Clone, Copy, Default)]
+struct PortHash;
+
+#[derive(Default)]
+struct PortHasher(u64);
+
+impl Hasher for PortHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u16(&mut self, port: u16) {
+        self.0 = u64::from(port);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fibonacci hashing, folded so that both the low bits (the bucket) and the high
+        // bits (hashbrown's tag) depend on every bit of the port.
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 32)
+    }
+}
+
+impl BuildHasher for PortHash {
+    type Hasher = PortHasher;
+    fn build_hasher(&self) -> PortHasher {
+        PortHasher::default()
+    }
+}
+
 struct ListenerEntry<'a> {
     listener: Listener<'a>,
     pool: Vec<Socket<'a>>,
@@ -243,11 +278,11 @@ struct Core<'a> {
     /// Deadlines, lazily deleted: (when, socket).
     timers: BinaryHeap<Reverse<(Duration, usize)>>,
     listeners: Vec<Option<ListenerEntry<'a>>>,
-    listen_map: HashMap<u16, usize, Keyed>,
-    udp: Vec<Option<UdpSocket>>,
+    listen_map: HashMap<u16, usize, PortHash>,
+    udp: Vec<Option<UdpSocket<'a>>>,
     /// Per UDP slot, its generation (see [`UdpHandle`]).
     udp_gen: Generations,
-    udp_map: HashMap<u16, usize, Keyed>,
+    udp_map: HashMap<u16, usize, PortHash>,
     icmp_window: (Duration, u32),
     stats: InterfaceStats,
 }
@@ -279,17 +314,17 @@ impl<'a> Interface<'a> {
                 ident: 1,
                 tcp: Vec::new(),
                 tcp_gen: Generations::default(),
-                tcp_map: HashMap::with_hasher(keyed.clone()),
+                tcp_map: HashMap::with_hasher(keyed),
                 dirty: Vec::new(),
                 is_dirty: Vec::new(),
                 polled: Vec::new(),
                 waiting_arp: Vec::new(),
                 timers: BinaryHeap::new(),
                 listeners: Vec::new(),
-                listen_map: HashMap::with_hasher(keyed.clone()),
+                listen_map: HashMap::with_hasher(PortHash),
                 udp: Vec::new(),
                 udp_gen: Generations::default(),
-                udp_map: HashMap::with_hasher(keyed),
+                udp_map: HashMap::with_hasher(PortHash),
                 icmp_window: (Duration::ZERO, 0),
                 stats: InterfaceStats::default(),
                 cfg,
@@ -440,7 +475,7 @@ impl<'a> Interface<'a> {
     ///
     /// # Errors
     /// [`SocketError::AddrInUse`].
-    pub fn udp_bind(&mut self, port: u16, socket: UdpSocket) -> Result<UdpHandle, SocketError> {
+    pub fn udp_bind(&mut self, port: u16, socket: UdpSocket<'a>) -> Result<UdpHandle, SocketError> {
         let c = &mut self.core;
         if c.udp_map.contains_key(&port) {
             return Err(SocketError::AddrInUse);
@@ -460,7 +495,7 @@ impl<'a> Interface<'a> {
     }
 
     /// Close a UDP socket, freeing its port; queued datagrams go with it.
-    pub fn udp_unbind(&mut self, h: UdpHandle) -> Option<UdpSocket> {
+    pub fn udp_unbind(&mut self, h: UdpHandle) -> Option<UdpSocket<'a>> {
         let i = self.core.udp_gen.slot(h.0)?;
         let s = self.core.udp.get_mut(i)?.take()?;
         self.core.udp_gen.freed(i);
@@ -469,7 +504,7 @@ impl<'a> Interface<'a> {
     }
 
     /// A UDP socket.
-    pub fn udp(&mut self, h: UdpHandle) -> Option<&mut UdpSocket> {
+    pub fn udp(&mut self, h: UdpHandle) -> Option<&mut UdpSocket<'a>> {
         let i = self.core.udp_gen.slot(h.0)?;
         self.core.udp.get_mut(i)?.as_mut()
     }
@@ -994,60 +1029,19 @@ impl<'a> Core<'a> {
             }
         }
         self.flush_ip_out(now, device, &mut activity);
-        // UDP: each datagram becomes an IP datagram (built once, then sent or ARP-queued).
+        // UDP: a datagram that fits the MTU and whose next hop is known goes from the
+        // socket's ring straight into the device's transmit buffer; the rest (next hop not
+        // yet resolved, larger than the MTU) is built as an IP datagram and queued.
         for i in 0..self.udp.len() {
-            while let Some(d) = self
-                .udp
-                .get_mut(i)
-                .and_then(Option::as_mut)
-                .and_then(UdpSocket::next_tx)
-            {
-                let port = self
-                    .udp
-                    .get(i)
-                    .and_then(Option::as_ref)
-                    .map_or(0, UdpSocket::port);
-                let udp = UdpRepr {
-                    src_port: port,
-                    dst_port: d.port,
-                    payload_len: d.data.len(),
-                };
-                if IP_HEADER + udp.buffer_len() > usize::from(u16::MAX) {
-                    self.stats.tx_too_large += 1;
-                    continue;
-                }
-                let src = self.cfg.addr.address();
-                let mut ip = self.ip_repr(src, d.addr, Protocol::Udp, udp.buffer_len());
-                let mut out = vec![0u8; IP_HEADER + udp.buffer_len()];
-                let (_, body) = out.split_at_mut(IP_HEADER);
-                udp.emit(
-                    &mut UdpPacket::new_unchecked(body),
-                    src,
-                    d.addr,
-                    &self.caps,
-                    |p| p.copy_from_slice(&d.data),
-                );
-                if out.len() <= mtu {
-                    let (head, _) = out.split_at_mut(IP_HEADER);
-                    ip.emit(&mut Ipv4Packet::new_unchecked(head), &self.caps);
-                    self.ip_out.push_back(out);
-                    continue;
-                }
-                // Larger than the MTU: fragments (RFC 791), each queued like a datagram.
-                ip.dont_frag = false;
-                let payload = out.get(IP_HEADER..).unwrap_or_default();
-                let Ok(mut frag) = Fragmenter::new(&ip, payload, mtu) else {
-                    self.stats.tx_too_large += 1;
-                    continue;
-                };
-                while let Some(len) = frag.next_len() {
-                    let mut piece = vec![0u8; len];
-                    if frag.emit_next(&mut piece, &self.caps).is_err() {
-                        break;
-                    }
-                    self.stats.tx_fragments += 1;
-                    self.ip_out.push_back(piece);
-                }
+            let Some(mut sock) = self.udp.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            let full = self.udp_egress(now, device, mtu, &mut sock, &mut activity);
+            if let Some(slot) = self.udp.get_mut(i) {
+                *slot = Some(sock);
+            }
+            if full {
+                break;
             }
         }
         self.flush_ip_out(now, device, &mut activity);
@@ -1115,6 +1109,102 @@ impl<'a> Core<'a> {
 
     /// Owned datagrams (echo replies, ICMP errors, listener replies, resets, UDP): sent now
     /// or queued in the ARP cache until the next hop resolves.
+    /// Send what a UDP socket queued; true when the device took no more frames (the rest
+    /// waits in the socket's ring).
+    fn udp_egress(
+        &mut self,
+        now: Duration,
+        device: &mut impl Device,
+        mtu: usize,
+        sock: &mut UdpSocket<'a>,
+        activity: &mut bool,
+    ) -> bool {
+        while let Some((data, dst, dst_port)) = sock.peek_tx() {
+            let udp = UdpRepr {
+                src_port: sock.port(),
+                dst_port,
+                payload_len: data.len(),
+            };
+            let len = IP_HEADER + udp.buffer_len();
+            let src = self.cfg.addr.address();
+            let mac = match self.next_hop(dst) {
+                Some(hop) if len <= mtu => self.arp.lookup(now, hop.octets()),
+                _ => None,
+            };
+            if let Some(mac) = mac {
+                let ip = self.ip_repr(src, dst, Protocol::Udp, udp.buffer_len());
+                let eth = self.eth_repr(mac, EtherType::Ipv4);
+                let caps = &self.caps;
+                let sent = device.transmit(now, ETH_HEADER + len, |buf| {
+                    let Ok(rest) = eth.emit(buf) else {
+                        return;
+                    };
+                    let (head, body) = rest.split_at_mut(IP_HEADER.min(rest.len()));
+                    udp.emit(&mut UdpPacket::new_unchecked(body), src, dst, caps, |p| {
+                        p.copy_from_slice(data);
+                    });
+                    ip.emit(&mut Ipv4Packet::new_unchecked(head), caps);
+                });
+                if sent.is_none() {
+                    return true;
+                }
+                self.stats.tx_frames += 1;
+                *activity = true;
+            } else {
+                self.queue_udp(src, dst, &udp, data, mtu);
+            }
+            sock.pop_tx();
+        }
+        false
+    }
+
+    /// Build a UDP datagram as an owned IP datagram (fragments beyond the MTU) and queue it
+    /// for the next hop's resolution.
+    fn queue_udp(
+        &mut self,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        udp: &UdpRepr,
+        data: &[u8],
+        mtu: usize,
+    ) {
+        if IP_HEADER + udp.buffer_len() > usize::from(u16::MAX) {
+            self.stats.tx_too_large += 1;
+            return;
+        }
+        let mut ip = self.ip_repr(src, dst, Protocol::Udp, udp.buffer_len());
+        let mut out = vec![0u8; IP_HEADER + udp.buffer_len()];
+        let (_, body) = out.split_at_mut(IP_HEADER);
+        udp.emit(
+            &mut UdpPacket::new_unchecked(body),
+            src,
+            dst,
+            &self.caps,
+            |p| p.copy_from_slice(data),
+        );
+        if out.len() <= mtu {
+            let (head, _) = out.split_at_mut(IP_HEADER);
+            ip.emit(&mut Ipv4Packet::new_unchecked(head), &self.caps);
+            self.ip_out.push_back(out);
+            return;
+        }
+        // Larger than the MTU: fragments (RFC 791), each queued like a datagram.
+        ip.dont_frag = false;
+        let payload = out.get(IP_HEADER..).unwrap_or_default();
+        let Ok(mut frag) = Fragmenter::new(&ip, payload, mtu) else {
+            self.stats.tx_too_large += 1;
+            return;
+        };
+        while let Some(len) = frag.next_len() {
+            let mut piece = vec![0u8; len];
+            if frag.emit_next(&mut piece, &self.caps).is_err() {
+                break;
+            }
+            self.stats.tx_fragments += 1;
+            self.ip_out.push_back(piece);
+        }
+    }
+
     fn flush_ip_out(&mut self, now: Duration, device: &mut impl Device, activity: &mut bool) {
         while let Some(p) = self.ip_out.pop_front() {
             let dst = Ipv4Packet::new_checked(&p[..])

@@ -14,7 +14,8 @@
 //!   their own buffers meanwhile), reassembly, ICMP echo and port unreachable (rate-limited),
 //!   TCP resets for segments no socket owns.
 //! - Sockets: TCP connections and listeners from `unistack-tcp` (a listener has a pool of
-//!   closed sockets for the connections it accepts), UDP sockets ([`UdpSocket`]), and a DNS
+//!   closed sockets for the connections it accepts), UDP sockets ([`UdpSocket`]: a
+//!   [`PacketRing`] each way in caller-provided storage, read and written in place), and a DNS
 //!   client socket ([`DnsSocket`]: the dns crate's stub resolver on the interface's UDP,
 //!   and TCP after a truncated answer; see [`dns`]).
 //!   Demultiplexing is a keyed-hash lookup on the 4-tuple, then on the port (constant time per
@@ -72,4 +73,4 @@ pub use netfront::{NetConfig, NetStats, Netback, Netfront};
 pub use pcap::{PcapWriter, Recorder};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::{TapDevice, TapStats, VirtioNetHdr};
-pub use udp::{Datagram, UdpError, UdpSocket};
+pub use udp::{Datagram, MAX_PAYLOAD, PacketMeta, PacketRing, UdpError, UdpSocket};
