@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Authoritative DNS servers under dnsperf on loopback: unistack-dnsd against NSD and Knot.
+# Authoritative DNS servers under dnsperf: unistack-dnsd against NSD and Knot on loopback, and
+# the unistack appliance (its own stack) on a TAP device.
 #
 #   bash benches/scripts/dns-server.sh            # 100, 10,000 and 1,000,000 names
 #   SIZES="100 10000" DURATION=5 bash benches/scripts/dns-server.sh
@@ -26,10 +27,16 @@
 # "load s" is the time until the first answer (zone loaded), "RSS MB" the resident memory of
 # the server's processes then. Debian's NSD 4.6 is built with --disable-recvmmsg.
 #
+# The appliance (`unistack-appliance --tap`, server name `appliance`) answers from its own
+# stack on a TAP device in a network namespace the script creates ($NETNS, Linux side
+# 192.0.2.1/24, the appliance 192.0.2.2/24, no route out); dnsperf and the readiness probe
+# run inside that namespace. Its figures sit beside unistack-dnsd's (the same engine on
+# kernel sockets): the difference is the stack and the TAP. Needs root, like NSD and Knot.
+#
 # PERF=DIR records each server's run with `perf record -g` into DIR (compare the kernel paths
 # with `perf report -i DIR/knot-100.data --no-children --sort sym`).
 #
-# Network: only 127.0.0.1. Every wait is bounded; dnsperf stops after DURATION seconds.
+# Network: only 127.0.0.1, and 192.0.2.0/24 inside the namespace. Every wait is bounded; dnsperf stops after DURATION seconds.
 set -euo pipefail
 
 SIZES=${SIZES:-"100 10000 1000000"}
@@ -42,10 +49,12 @@ QPS=${QPS:-}
 QUERIES=${QUERIES:-100000}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
-SERVERS=${SERVERS:-"unistack nsd knot"}
+SERVERS=${SERVERS:-"unistack appliance nsd knot"}
 PORT_UNISTACK=${PORT_UNISTACK:-53531}
 PORT_NSD=${PORT_NSD:-53532}
 PORT_KNOT=${PORT_KNOT:-53533}
+NETNS=${NETNS:-usdns$$}
+TAP=usdns0
 # How long a server may take to load a zone and answer (1,000,000 names take a while).
 READY_TIMEOUT=${READY_TIMEOUT:-600}
 
@@ -59,6 +68,7 @@ cleanup() {
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    ip netns del "$NETNS" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -81,10 +91,12 @@ else
     DIG=(kdig +retry=0 +timeout=1)
 fi
 
-echo "building unistack-dnsd (release)"
-(cd "$ROOT" && cargo build --release -q -p unistack-dns --bin unistack-dnsd)
+echo "building unistack-dnsd and unistack-appliance (release)"
+(cd "$ROOT" && cargo build --release -q -p unistack-dns --bin unistack-dnsd &&
+    cargo build --release -q -p unistack-appliance)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 DNSD="$TARGET_DIR/release/unistack-dnsd"
+APPLIANCE="$TARGET_DIR/release/unistack-appliance"
 
 # --- zone and queries -------------------------------------------------------------------------
 
@@ -165,6 +177,15 @@ rss_kib() {
 
 # --- servers ----------------------------------------------------------------------------------
 
+# Where a server listens, and how the client tools reach it: the appliance inside its
+# namespace, the rest on loopback.
+server_addr() { if [ "$1" = appliance ]; then echo 192.0.2.2; else echo 127.0.0.1; fi; }
+client_cmd() { # server command...
+    local server=$1
+    shift
+    if [ "$server" = appliance ]; then ip netns exec "$NETNS" "$@"; else "$@"; fi
+}
+
 start_server() { # name zonefile port
     local name=$1 zone=$2 port=$3 dir="$WORK/$1"
     mkdir -p "$dir"
@@ -203,6 +224,16 @@ zone:
     zonefile: "$zone"
 EOF
         taskset -c "$SERVER_CPU" nsd -d -c "$dir/nsd.conf" >"$dir/out.log" 2>&1 &
+        ;;
+    appliance)
+        ip netns del "$NETNS" 2>/dev/null || true
+        ip netns add "$NETNS"
+        ip -n "$NETNS" link set lo up
+        ip -n "$NETNS" tuntap add dev "$TAP" mode tap
+        ip -n "$NETNS" addr add 192.0.2.1/24 dev "$TAP"
+        ip -n "$NETNS" link set "$TAP" up
+        ip netns exec "$NETNS" taskset -c "$SERVER_CPU" "$APPLIANCE" --tap "$TAP" \
+            --ip 192.0.2.2/24 --zone "$zone" >"$dir/out.log" 2>&1 &
         ;;
     knot)
         mkdir -p "$dir/db"
@@ -244,17 +275,21 @@ stop_server() {
         wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=""
     fi
+    ip netns del "$NETNS" 2>/dev/null || true
 }
 
 # Wait until the server answers host-000000 with data; print the seconds it took.
-wait_ready() { # port type
-    local start=$SECONDS i
+wait_ready() { # server port type
+    local server=$1 start=$SECONDS i addr
+    addr=$(server_addr "$server")
+    shift
     for i in $(seq "$READY_TIMEOUT"); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "server exited" >&2
             return 1
         fi
-        if "${DIG[@]}" @127.0.0.1 -p "$1" host-000000.example.com "$2" +short 2>/dev/null |
+        if client_cmd "$server" "${DIG[@]}" @"$addr" -p "$1" host-000000.example.com "$2" \
+            +short 2>/dev/null |
             grep -q .; then
             echo $((SECONDS - start))
             return 0
@@ -288,12 +323,13 @@ for names in $SIZES; do
     for server in $SERVERS; do
         case $server in
         unistack) port=$PORT_UNISTACK ;;
+        appliance) port=53 ;;
         nsd) port=$PORT_NSD ;;
         knot) port=$PORT_KNOT ;;
         *) echo "unknown server $server" >&2; exit 2 ;;
         esac
         start_server "$server" "$zone" "$port"
-        if ! load=$(wait_ready "$port" "$probe_type"); then
+        if ! load=$(wait_ready "$server" "$port" "$probe_type"); then
             tail -5 "$WORK/$server/out.log" >&2 || true
             stop_server
             continue
@@ -308,8 +344,9 @@ for names in $SIZES; do
                 -p "$(tree_pids "$SERVER_PID" | paste -sd, -)" -- sleep "$DURATION" 2>/dev/null &
             perf_pid=$!
         fi
-        out=$(taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
-            -c "$CLIENTS" -q "$OUTSTANDING" ${QPS:+-Q "$QPS"} -e -t 2 2>&1)
+        out=$(client_cmd "$server" taskset -c "$CLIENT_CPU" dnsperf -s "$(server_addr "$server")" \
+            -p "$port" -d "$queries" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" \
+            ${QPS:+-Q "$QPS"} -e -t 2 2>&1)
         after=$(cpu_ticks "$SERVER_PID")
         [ -n "$perf_pid" ] && wait "$perf_pid" || true
         stop_server
@@ -325,10 +362,11 @@ for names in $SIZES; do
         # unistack-dnsd's own count of datagrams per recvmmsg, printed when it stops.
         sed -n 's/^udp batches: /             batches: /p' "$WORK/$server/out.log" 2>/dev/null || true
     done
-    for peer in nsd knot; do
-        if [ -n "${PER_CPU[unistack.$names]:-}" ] && [ -n "${PER_CPU[$peer.$names]:-}" ]; then
-            printf '  unistack / %-5s per CPU-second: %.2fx\n' "$peer" \
-                "$(calc "${PER_CPU[unistack.$names]} / ${PER_CPU[$peer.$names]}")"
+    for pair in unistack/nsd unistack/knot appliance/unistack appliance/knot; do
+        ours=${pair%/*} peer=${pair#*/}
+        if [ -n "${PER_CPU[$ours.$names]:-}" ] && [ -n "${PER_CPU[$peer.$names]:-}" ]; then
+            printf '  %s / %s per CPU-second: %.2fx\n' "$ours" "$peer" \
+                "$(calc "${PER_CPU[$ours.$names]} / ${PER_CPU[$peer.$names]}")"
         fi
     done
     rm -f "$zone" "$queries"
