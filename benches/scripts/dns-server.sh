@@ -362,7 +362,7 @@ for names in $SIZES; do
         # unistack-dnsd's own count of datagrams per recvmmsg, printed when it stops.
         sed -n 's/^udp batches: /             batches: /p' "$WORK/$server/out.log" 2>/dev/null || true
     done
-    for pair in unistack/nsd unistack/knot appliance/unistack appliance/knot; do
+    for pair in unistack/nsd unistack/knot appliance/unistack appliance/nsd appliance/knot; do
         ours=${pair%/*} peer=${pair#*/}
         if [ -n "${PER_CPU[$ours.$names]:-}" ] && [ -n "${PER_CPU[$peer.$names]:-}" ]; then
             printf '  %s / %s per CPU-second: %.2fx\n' "$ours" "$peer" \
