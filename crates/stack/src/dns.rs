@@ -25,7 +25,7 @@ use unistack_ipv4::Ipv4Address;
 use unistack_tcp::{Config, RecvError, Socket};
 
 use crate::iface::{Interface, TcpHandle, UdpHandle};
-use crate::udp::UdpSocket;
+use crate::udp::{PacketRing, UdpSocket};
 
 /// Datagrams a transmission's UDP socket queues.
 const UDP_QUEUE: usize = 4;
@@ -183,6 +183,13 @@ impl<R: Random> DnsSocket<R> {
         }
         activity |= self.poll_tcp(now, iface);
         self.resolver.handle_timeout(now);
+        // The largest response a server may send over UDP: what our OPT record advertises,
+        // else 512 bytes (RFC 1035 2.3.4).
+        let response_max = self
+            .resolver
+            .config()
+            .udp_payload_size
+            .map_or(512, |n| usize::from(n).max(512));
         while let Some(t) = self.resolver.poll_transmit(now) {
             activity = true;
             let SocketAddr::V4(server) = t.server else {
@@ -199,7 +206,7 @@ impl<R: Random> DnsSocket<R> {
                             p.until = until;
                             Some(p.handle)
                         }
-                        None => bind_port(iface, port).map(|(port, handle)| {
+                        None => bind_port(iface, port, response_max).map(|(port, handle)| {
                             self.ports.push(Port {
                                 port,
                                 handle,
@@ -336,19 +343,26 @@ fn whole_frame(input: &[u8]) -> bool {
     }
 }
 
-/// Bind a UDP socket on `port`, or on a free port when `port` is 0 (or taken).
-fn bind_port(iface: &mut Interface<'_>, port: u16) -> Option<(u16, UdpHandle)> {
+/// Bind a UDP socket on `port`, or on a free port when `port` is 0 (or taken), with room
+/// for [`UDP_QUEUE`] responses of up to `response_max` bytes and as many queries.
+fn bind_port(
+    iface: &mut Interface<'_>,
+    port: u16,
+    response_max: usize,
+) -> Option<(u16, UdpHandle)> {
+    let socket = || {
+        UdpSocket::with_rings(
+            PacketRing::with_capacity(UDP_QUEUE, UDP_QUEUE * response_max),
+            // A query is at most a 255-byte name, its type and class, and an OPT record.
+            PacketRing::with_capacity(UDP_QUEUE, UDP_QUEUE * 512),
+        )
+    };
     if port != 0
-        && let Ok(h) = iface.udp_bind(port, UdpSocket::new(UDP_QUEUE))
+        && let Ok(h) = iface.udp_bind(port, socket())
     {
         return Some((port, h));
     }
-    (49_152..=65_535u16).find_map(|p| {
-        iface
-            .udp_bind(p, UdpSocket::new(UDP_QUEUE))
-            .ok()
-            .map(|h| (p, h))
-    })
+    (49_152..=65_535u16).find_map(|p| iface.udp_bind(p, socket()).ok().map(|h| (p, h)))
 }
 
 /// The first IPv4 address of an answer, for callers that want just one.

@@ -45,6 +45,10 @@ fn zone() -> Zone {
     for i in 0..24 {
         text.push_str(&format!("big 600 TXT \"{i:02} {}\"\n", "x".repeat(120)));
     }
+    // About 10 KiB: for a client that advertises 16 KiB of UDP payload.
+    for i in 0..80 {
+        text.push_str(&format!("huge 600 TXT \"{i:02} {}\"\n", "y".repeat(120)));
+    }
     Zone::parse("example.com.", &text).unwrap()
 }
 
@@ -59,7 +63,9 @@ struct DnsServer {
 
 impl DnsServer {
     fn new(i: &mut Interface<'static>) -> Self {
-        let mut server = Server::new(ServerConfig::default());
+        let mut server = Server::new(ServerConfig {
+            udp_payload_size: 16_384,
+        });
         server.add_zone(zone()).unwrap();
         let udp = i.udp_bind(53, UdpSocket::new(64)).unwrap();
         let socks = (0..4)
@@ -135,11 +141,19 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::advertising(None)
+    }
+
+    /// A world whose resolver advertises `udp_payload_size` (its default when `None`).
+    fn advertising(udp_payload_size: Option<u16>) -> World {
         let (da, db) = PipeEnd::pair(1500, 1024);
         let (a, mut b) = (iface(CLIENT), iface(SERVER));
         let server = DnsServer::new(&mut b);
         let mut cfg = ResolverConfig::new([std::net::SocketAddr::from((SERVER.octets(), 53))]);
         cfg.recursion_desired = false;
+        if let Some(n) = udp_payload_size {
+            cfg.udp_payload_size = Some(n);
+        }
         let mut x = 0x1234_5678u32;
         let rng: Box<dyn FnMut() -> u32> = Box::new(move || {
             x ^= x << 13;
@@ -245,6 +259,23 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
     assert_eq!(s.tcp_connections, 1, "{s:?}");
     w.settle();
     assert_eq!(w.dns.sockets_in_use(), 0);
+}
+
+/// A resolver advertising 16 KiB gets a 10 KiB answer over UDP (in IPv4 fragments): its
+/// socket's receive ring is sized for the responses it asked for, not for the default.
+#[test]
+fn a_large_edns_answer_arrives_over_udp() {
+    let mut w = World::advertising(Some(16_384));
+    w.dns
+        .start(w.now, "huge.example.com", RecordType::Txt)
+        .unwrap();
+    let e = w.event();
+    let Event::Answer(a) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(a.records.len(), 80, "every TXT record");
+    let s = w.dns.stats();
+    assert_eq!((s.udp_received, s.tcp_connections), (1, 0), "{s:?}");
 }
 
 #[test]
