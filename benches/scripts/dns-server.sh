@@ -95,7 +95,8 @@ echo "building unistack-dnsd and unistack-appliance (release)"
 (cd "$ROOT" && cargo build --release -q -p unistack-dns --bin unistack-dnsd &&
     cargo build --release -q -p unistack-appliance)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-DNSD="$TARGET_DIR/release/unistack-dnsd"
+# DNSD=PATH benches a saved unistack-dnsd binary instead (for before/after comparisons).
+DNSD=${DNSD:-$TARGET_DIR/release/unistack-dnsd}
 APPLIANCE="$TARGET_DIR/release/unistack-appliance"
 
 # --- zone and queries -------------------------------------------------------------------------

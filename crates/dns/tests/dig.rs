@@ -1001,3 +1001,90 @@ fn dnsd_origin_from_the_command_line() {
     let got = d.stop();
     assert_eq!(got.udp, 1);
 }
+
+/// The IPv4 headers of UDP datagrams from `server_port` to `client_port` seen on a raw socket
+/// while `send` runs: (flags and fragment offset, identification) of each.
+fn responses_seen(server_port: u16, client_port: u16, send: impl FnOnce()) -> Vec<(u16, u16)> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, recv, socket};
+    use nix::sys::socket::{MsgFlags, setsockopt, sockopt};
+    use nix::sys::time::TimeVal;
+    use std::os::fd::AsRawFd;
+    let raw = socket(
+        AddressFamily::Inet,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::Udp,
+    )
+    .expect("a raw socket (needs root: CAP_NET_RAW)");
+    setsockopt(&raw, sockopt::ReceiveTimeout, &TimeVal::new(0, 200_000)).unwrap();
+    send();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 2048];
+    while Instant::now() < deadline && seen.is_empty() {
+        let Ok(n) = recv(raw.as_raw_fd(), &mut buf, MsgFlags::empty()) else {
+            continue;
+        };
+        let p = &buf[..n];
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        if n < ihl + 8 {
+            continue;
+        }
+        let sport = u16::from_be_bytes([p[ihl], p[ihl + 1]]);
+        let dport = u16::from_be_bytes([p[ihl + 2], p[ihl + 3]]);
+        if (sport, dport) == (server_port, client_port) {
+            let frag = u16::from_be_bytes([p[6], p[7]]);
+            let ident = u16::from_be_bytes([p[4], p[5]]);
+            seen.push((frag, ident));
+        }
+    }
+    seen
+}
+
+/// RFC 9715: responses leave with Don't Fragment set and no IP ID (the kernel's ID search is
+/// skipped), as long as `--udp-payload` fits a 1500-byte MTU; with a larger payload the
+/// socket keeps the kernel's default (the kernel may fragment, and numbers every datagram).
+/// Needs root for the raw socket that watches the responses (CI runs as root).
+#[test]
+fn dnsd_responses_are_not_fragmented() {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    });
+    if !root {
+        println!("SKIPPED: needs root for a raw socket");
+        return;
+    }
+    let headers = |extra: &[&str]| {
+        let d = Dnsd::start(extra);
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client_port = client.local_addr().unwrap().port();
+        let mut all = Vec::new();
+        for id in 0..4u16 {
+            all.extend(responses_seen(d.port(), client_port, || {
+                client
+                    .send_to(&query("mail.example.com", id), d.addr)
+                    .unwrap();
+            }));
+        }
+        d.stop();
+        all
+    };
+    let probe = headers(&[]);
+    assert_eq!(probe.len(), 4, "every response seen: {probe:?}");
+    for (frag, ident) in &probe {
+        assert_eq!(frag & 0x4000, 0x4000, "DF set: {probe:?}");
+        assert_eq!(
+            *ident, 0,
+            "no IP ID for an unfragmentable datagram: {probe:?}"
+        );
+    }
+    let default = headers(&["--udp-payload", "4096"]);
+    assert_eq!(default.len(), 4, "every response seen: {default:?}");
+    assert!(
+        default.iter().any(|&(_, ident)| ident != 0),
+        "the kernel's default numbers datagrams it may fragment: {default:?}"
+    );
+}

@@ -40,6 +40,16 @@
 //! RCODE) only when the header could hide BADVERS (NOERROR, no answer and no authority
 //! records), the only extended code the engine sends.
 //!
+//! Responses leave with the IPv4 Don't Fragment bit set and the path MTU ignored
+//! (`IP_PMTUDISC_PROBE`; on IPv6 the same, so the host never fragments them), as RFC 9715
+//! (IP fragmentation avoidance in DNS over UDP) asks of UDP responders: a response too large
+//! for a path is lost and the client retries over TCP, instead of arriving in fragments that
+//! an off-path attacker can spoof. Ignoring the path MTU also means a forged ICMP "fragmentation
+//! needed" cannot shrink what the server may send to a client, and the kernel skips its IP ID
+//! search for these datagrams. This needs every response to fit the interface: it is done only
+//! while `--udp-payload` leaves room for the headers in a 1500-byte MTU (at most 1472 bytes,
+//! 1452 on IPv6; the default is 1232); above that the kernel fragments as before.
+//!
 //! Exit status 2 for bad arguments, 1 when a zone does not load or a socket cannot be bound.
 #![forbid(unsafe_code)]
 
@@ -515,16 +525,20 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream, c: &mut Counters) {
 
 /// Bind `udp` UDP sockets and a TCP listener on the same address; with port 0, on the same
 /// free port. Several UDP sockets share the port through `SO_REUSEPORT`.
-fn bind(addr: SocketAddr, udp: usize) -> std::io::Result<(Vec<UdpSocket>, TcpListener)> {
+fn bind(
+    addr: SocketAddr,
+    udp: usize,
+    udp_payload: u16,
+) -> std::io::Result<(Vec<UdpSocket>, TcpListener)> {
     let mut last = None;
     for _ in 0..32 {
-        let first = udp_socket(addr, udp > 1)?;
+        let first = udp_socket(addr, udp > 1, udp_payload)?;
         let local = first.local_addr()?;
         match TcpListener::bind(local) {
             Ok(tcp) => {
                 let mut sockets = vec![first];
                 for _ in 1..udp {
-                    sockets.push(udp_socket(local, true)?);
+                    sockets.push(udp_socket(local, true, udp_payload)?);
                 }
                 return Ok((sockets, tcp));
             }
@@ -535,8 +549,24 @@ fn bind(addr: SocketAddr, udp: usize) -> std::io::Result<(Vec<UdpSocket>, TcpLis
     Err(last.unwrap_or_else(|| ErrorKind::AddrInUse.into()))
 }
 
-/// A UDP socket bound to `addr`, with `SO_REUSEPORT` set before binding if `reuse_port`.
-fn udp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
+/// A UDP socket bound to `addr`, with `SO_REUSEPORT` set before binding if `reuse_port`, that
+/// sends without fragmenting when responses of `udp_payload` bytes fit a 1500-byte MTU.
+fn udp_socket(addr: SocketAddr, reuse_port: bool, udp_payload: u16) -> std::io::Result<UdpSocket> {
+    let socket = reuse_port_socket(addr, reuse_port)?;
+    use rustix::net::sockopt;
+    match addr {
+        SocketAddr::V4(_) if udp_payload <= 1472 => {
+            sockopt::set_ip_mtu_discover(&socket, sockopt::Ipv4PathMtuDiscovery::PROBE)?;
+        }
+        SocketAddr::V6(_) if udp_payload <= 1452 => {
+            sockopt::set_ipv6_mtu_discover(&socket, sockopt::Ipv6PathMtuDiscovery::PROBE)?;
+        }
+        _ => {}
+    }
+    Ok(socket)
+}
+
+fn reuse_port_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
     if !reuse_port {
         return UdpSocket::bind(addr);
     }
@@ -592,7 +622,7 @@ fn main() -> ExitCode {
 
     let mut sockets = Vec::new();
     for addr in &args.listen {
-        match bind(*addr, args.udp_sockets) {
+        match bind(*addr, args.udp_sockets, args.udp_payload) {
             Ok(pair) => sockets.push(pair),
             Err(e) => {
                 eprintln!("unistack-dnsd: cannot listen on {addr}: {e}");
