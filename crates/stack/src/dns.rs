@@ -344,7 +344,9 @@ fn whole_frame(input: &[u8]) -> bool {
 }
 
 /// Bind a UDP socket on `port`, or on a free port when `port` is 0 (or taken), with room
-/// for [`UDP_QUEUE`] responses of up to `response_max` bytes and as many queries.
+/// for [`UDP_QUEUE`] responses of up to `response_max` bytes and as many queries (a ring
+/// holds `k` payloads of up to `m` bytes in `(k + 1) × m`: the bytes skipped at its end
+/// before a payload that does not fit there are fewer than `m`).
 fn bind_port(
     iface: &mut Interface<'_>,
     port: u16,
@@ -352,9 +354,9 @@ fn bind_port(
 ) -> Option<(u16, UdpHandle)> {
     let socket = || {
         UdpSocket::with_rings(
-            PacketRing::with_capacity(UDP_QUEUE, UDP_QUEUE * response_max),
+            PacketRing::with_capacity(UDP_QUEUE, (UDP_QUEUE + 1) * response_max),
             // A query is at most a 255-byte name, its type and class, and an OPT record.
-            PacketRing::with_capacity(UDP_QUEUE, UDP_QUEUE * 512),
+            PacketRing::with_capacity(UDP_QUEUE, (UDP_QUEUE + 1) * 512),
         )
     };
     if port != 0

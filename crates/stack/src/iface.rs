@@ -280,6 +280,8 @@ struct Core<'a> {
     listeners: Vec<Option<ListenerEntry<'a>>>,
     listen_map: HashMap<u16, usize, PortHash>,
     udp: Vec<Option<UdpSocket<'a>>>,
+    /// The UDP socket whose datagrams egress tries first.
+    udp_turn: usize,
     /// Per UDP slot, its generation (see [`UdpHandle`]).
     udp_gen: Generations,
     udp_map: HashMap<u16, usize, PortHash>,
@@ -323,6 +325,7 @@ impl<'a> Interface<'a> {
                 listeners: Vec::new(),
                 listen_map: HashMap::with_hasher(PortHash),
                 udp: Vec::new(),
+                udp_turn: 0,
                 udp_gen: Generations::default(),
                 udp_map: HashMap::with_hasher(PortHash),
                 icmp_window: (Duration::ZERO, 0),
@@ -592,7 +595,12 @@ impl<'a> Interface<'a> {
                 (a, b) => a.or(b),
             };
         }
-        if !c.ip_out.is_empty() || !c.arp_out.is_empty() {
+        // Owned datagrams to send, and datagrams an application queued on a UDP socket (or
+        // that a full device left there).
+        if !c.ip_out.is_empty()
+            || !c.arp_out.is_empty()
+            || c.udp.iter().flatten().any(|u| u.send_queue() > 0)
+        {
             t = Some(Duration::ZERO);
         }
         t
@@ -1032,7 +1040,11 @@ impl<'a> Core<'a> {
         // UDP: a datagram that fits the MTU and whose next hop is known goes from the
         // socket's ring straight into the device's transmit buffer; the rest (next hop not
         // yet resolved, larger than the MTU) is built as an IP datagram and queued.
-        for i in 0..self.udp.len() {
+        // Sockets take turns at the head of the line: when the device fills, the next poll
+        // starts after the socket that last got through, so none is starved.
+        let n = self.udp.len();
+        for k in 0..n {
+            let i = (self.udp_turn + k) % n;
             let Some(mut sock) = self.udp.get_mut(i).and_then(Option::take) else {
                 continue;
             };
@@ -1041,6 +1053,7 @@ impl<'a> Core<'a> {
                 *slot = Some(sock);
             }
             if full {
+                self.udp_turn = (i + 1) % n;
                 break;
             }
         }
@@ -1107,8 +1120,6 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// Owned datagrams (echo replies, ICMP errors, listener replies, resets, UDP): sent now
-    /// or queued in the ARP cache until the next hop resolves.
     /// Send what a UDP socket queued; true when the device took no more frames (the rest
     /// waits in the socket's ring).
     fn udp_egress(
@@ -1132,6 +1143,11 @@ impl<'a> Core<'a> {
                 _ => None,
             };
             if let Some(mac) = mac {
+                // Datagrams this pass queued before (fragments) leave first: a socket's
+                // datagrams keep their order.
+                if !self.ip_out.is_empty() {
+                    self.flush_ip_out(now, device, activity);
+                }
                 let ip = self.ip_repr(src, dst, Protocol::Udp, udp.buffer_len());
                 let eth = self.eth_repr(mac, EtherType::Ipv4);
                 let caps = &self.caps;
@@ -1205,6 +1221,8 @@ impl<'a> Core<'a> {
         }
     }
 
+    /// Owned datagrams (echo replies, ICMP errors, listener replies, resets, UDP that could
+    /// not go straight out): sent now or queued in the ARP cache until the next hop resolves.
     fn flush_ip_out(&mut self, now: Duration, device: &mut impl Device, activity: &mut bool) {
         while let Some(p) = self.ip_out.pop_front() {
             let dst = Ipv4Packet::new_checked(&p[..])

@@ -18,8 +18,9 @@
 //!   [`PacketRing`] each way in caller-provided storage, read and written in place), and a DNS
 //!   client socket ([`DnsSocket`]: the dns crate's stub resolver on the interface's UDP,
 //!   and TCP after a truncated answer; see [`dns`]).
-//!   Demultiplexing is a keyed-hash lookup on the 4-tuple, then on the port (constant time per
-//!   packet; the key is the interface secret, so peers cannot aim for collisions), and only
+//!   Demultiplexing is a keyed-hash lookup on the 4-tuple (the key is the interface secret,
+//!   so peers cannot aim for collisions), then a hashed lookup of the port among those bound
+//!   (constant time per packet), and only
 //!   sockets with work — touched by a packet or the app, or whose deadline passed (a heap of
 //!   deadlines) — are visited on transmit: a poll costs what happened, not the socket count.
 //! - Devices: [`Loopback`], [`PipeEnd`] (an in-memory cable joining two interfaces) and

@@ -6,7 +6,12 @@
 //! a slot of a metadata buffer. Nothing is allocated per datagram: the application reads a
 //! datagram where it lies ([`UdpSocket::recv_with`]) and writes one where it will lie
 //! ([`UdpSocket::send_with`]); the interface copies a received payload in once and a sent one
-//! out once, straight into the device's transmit buffer.
+//! out once, straight into the device's transmit buffer (when the next hop's address is known
+//! and the datagram fits the MTU; otherwise it is built as an IP datagram first, to wait for
+//! the address or to leave in fragments).
+//!
+//! A ring of `k` slots holds `k` payloads of up to `m` bytes each for sure in `(k + 1) × m`
+//! bytes: the bytes skipped at the end before a payload are always fewer than `m`.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -254,7 +259,7 @@ impl<'a> UdpSocket<'a> {
     }
 
     /// A socket queueing at most `limit` datagrams each way in `limit` × 2 KiB of payload
-    /// storage per direction (a datagram larger than that is refused with
+    /// storage per direction, allocated now (a datagram larger than that is refused with
     /// [`UdpError::TooLarge`], or dropped on receipt; size the rings with
     /// [`with_rings`](Self::with_rings) for larger ones).
     pub fn new(limit: usize) -> UdpSocket<'static> {
@@ -275,7 +280,8 @@ impl<'a> UdpSocket<'a> {
         self.port
     }
 
-    /// Datagrams dropped because the receive ring was full.
+    /// Datagrams dropped on receipt: every slot taken, or no contiguous room for the payload
+    /// in the receive ring (including a payload larger than the ring).
     pub fn rx_dropped(&self) -> u64 {
         self.rx_dropped
     }

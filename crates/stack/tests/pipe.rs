@@ -582,6 +582,136 @@ fn answers_ping_after_resolving_the_sender() {
     assert_eq!(b.stats().echo_replies, 1);
 }
 
+/// A datagram an application queues asks for a poll now, and a socket's datagrams leave in
+/// the order it queued them, even when the first must be fragmented and the next could go
+/// straight to the device.
+#[test]
+fn udp_datagrams_keep_their_order_and_ask_for_a_poll() {
+    let (mut da, mut db) = PipeEnd::pair(1500, 1024);
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let ua = a.udp_bind(5000, UdpSocket::new(16)).unwrap();
+    let ub = b.udp_bind(53, UdpSocket::new(16)).unwrap();
+    a.poll(now, &mut da);
+    assert_ne!(a.poll_at(), Some(Duration::ZERO), "nothing to do");
+    a.udp(ua).unwrap().send_to(b"hello", B_IP, 53).unwrap();
+    assert_eq!(
+        a.poll_at(),
+        Some(Duration::ZERO),
+        "a queued datagram is due now"
+    );
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |_, b| { b.udp(ub).unwrap().recv().is_some() }
+    ));
+    let big: Vec<u8> = (0..3000).map(pattern).collect();
+    a.udp(ua).unwrap().send_to(&big, B_IP, 53).unwrap();
+    a.udp(ua).unwrap().send_to(b"after", B_IP, 53).unwrap();
+    let mut got = Vec::new();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |_, b| {
+            while let Some(d) = b.udp(ub).unwrap().recv() {
+                got.push(d.data);
+            }
+            got.len() == 2
+        }
+    ));
+    assert!(got[0] == big && got[1] == b"after", "in order");
+}
+
+/// A device that takes at most `budget` frames, then refuses (a full transmit ring).
+struct Gated {
+    inner: PipeEnd,
+    budget: usize,
+}
+
+impl Device for Gated {
+    fn caps(&self) -> unistack_stack::DeviceCaps {
+        self.inner.caps()
+    }
+
+    fn receive<R>(&mut self, now: Duration, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.inner.receive(now, f)
+    }
+
+    fn transmit<R>(
+        &mut self,
+        now: Duration,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        self.budget = self.budget.checked_sub(1)?;
+        self.inner.transmit(now, len, f)
+    }
+}
+
+/// When the device fills, the next poll starts with the socket after the last one served:
+/// a socket that always has datagrams does not starve one bound after it, and a refused
+/// datagram waits in its socket instead of being lost.
+#[test]
+fn udp_sockets_take_turns_at_a_full_device() {
+    let (da, mut db) = PipeEnd::pair(1500, 1024);
+    let mut da = Gated {
+        inner: da,
+        budget: usize::MAX,
+    };
+    let (mut a, mut b) = (iface(A_MAC, A_IP), iface(B_MAC, B_IP));
+    let mut now = Duration::from_secs(1);
+    let busy = a.udp_bind(5000, UdpSocket::new(16)).unwrap();
+    let quiet = a.udp_bind(5001, UdpSocket::new(16)).unwrap();
+    let sink = b.udp_bind(53, UdpSocket::new(256)).unwrap();
+    // Resolve B's address first.
+    a.udp(busy).unwrap().send_to(b"hello", B_IP, 53).unwrap();
+    assert!(run(
+        &mut now,
+        &mut a,
+        &mut da,
+        &mut b,
+        &mut db,
+        1000,
+        |_, b| { b.udp(sink).unwrap().recv().is_some() }
+    ));
+    for k in 0..4u8 {
+        a.udp(quiet).unwrap().send_to(&[k], B_IP, 53).unwrap();
+    }
+    let mut from = [0usize; 2];
+    for _ in 0..20 {
+        let s = a.udp(busy).unwrap();
+        while s.send_queue() < 8 {
+            s.send_to(b"busy", B_IP, 53).unwrap();
+        }
+        // Two frames per poll.
+        da.budget = 2;
+        a.poll(now, &mut da);
+        b.poll(now, &mut db);
+        while let Some(d) = b.udp(sink).unwrap().recv() {
+            from[usize::from(d.port - 5000)] += 1;
+        }
+        now += Duration::from_millis(1);
+    }
+    assert_eq!(
+        from[1], 4,
+        "the quiet socket's datagrams all went out: {from:?}"
+    );
+    assert_eq!(
+        from[0] + from[1],
+        40,
+        "two frames per poll, none lost: {from:?}"
+    );
+    assert_eq!(a.udp(quiet).unwrap().send_queue(), 0);
+}
+
 #[test]
 fn udp_exchange_and_rate_limited_port_unreachable() {
     let (mut da, mut db) = PipeEnd::pair(1500, 1024);
