@@ -246,7 +246,11 @@ pub struct LinuxEvent {
     peer: DomId,
     port: Port,
     sock: UnixDatagram,
-    send: UnixDatagram,
+    /// Connected to the peer's port at the first notification, so that each notification
+    /// is one `send` without resolving the socket's path again.
+    send: Mutex<Option<UnixDatagram>>,
+    /// The receive timeout `sock` has now (`wait` sets it only when it changes).
+    timeout: Mutex<Option<Duration>>,
     remote: Mutex<Option<Port>>,
     _files: Files,
 }
@@ -276,14 +280,13 @@ impl LinuxHost {
 
     fn event(&self, peer: DomId, remote: Option<Port>) -> Result<LinuxEvent, BackendError> {
         let (port, sock, files) = self.new_port(peer)?;
-        let send = UnixDatagram::unbound()?;
-        send.set_nonblocking(true)?;
         Ok(LinuxEvent {
             host: self.clone(),
             peer,
             port,
             sock,
-            send,
+            send: Mutex::new(None),
+            timeout: Mutex::new(None),
             remote: Mutex::new(remote),
             _files: files,
         })
@@ -328,21 +331,46 @@ impl LinuxEvent {
         *remote
     }
 
-    /// Consume every queued datagram; returns whether there was one.
+    /// Consume every queued datagram without blocking (one `recv(MSG_DONTWAIT)` each, the
+    /// socket itself stays blocking); returns whether there was one.
     fn drain(&self) -> io::Result<bool> {
-        self.sock.set_nonblocking(true)?;
         let mut buf = [0u8; 16];
         let mut any = false;
         loop {
-            match self.sock.recv(&mut buf) {
+            match rustix::net::recv(&self.sock, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
                 Ok(_) => any = true,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(any)
+    }
+
+    /// Send one event datagram to the peer's port over a socket connected to it (connected
+    /// once, again after the peer's socket went away and came back).
+    fn send_event(&self, path: &Path) -> io::Result<()> {
+        let mut send = self.send.lock().unwrap_or_else(PoisonError::into_inner);
+        for attempt in 0..2 {
+            if send.is_none() {
+                let s = UnixDatagram::unbound()?;
+                s.set_nonblocking(true)?;
+                s.connect(path)?;
+                *send = Some(s);
+            }
+            let Some(s) = send.as_ref() else {
+                break;
+            };
+            match s.send(&self.port.to_le_bytes()) {
+                Ok(_) => return Ok(()),
+                // The peer's socket was replaced: connect to the new one, once.
+                Err(e) if attempt == 0 && e.kind() == ErrorKind::ConnectionRefused => {
+                    *send = None;
+                }
                 Err(e) => return Err(e),
             }
         }
-        self.sock.set_nonblocking(false)?;
-        Ok(any)
+        Err(ErrorKind::ConnectionRefused.into())
     }
 }
 
@@ -356,7 +384,7 @@ impl EventChannel for LinuxEvent {
             return Ok(());
         };
         let path = self.host.port_path(self.peer, self.host.id(), remote);
-        match self.send.send_to(&self.port.to_le_bytes(), path) {
+        match self.send_event(&path) {
             Ok(_) => Ok(()),
             // Queue full: an event is pending already. Gone: nobody to tell.
             Err(e)
@@ -379,7 +407,13 @@ impl EventChannel for LinuxEvent {
             Some(t) if t.is_zero() => return Ok(false),
             t => t,
         };
-        self.sock.set_read_timeout(timeout)?;
+        {
+            let mut current = self.timeout.lock().unwrap_or_else(PoisonError::into_inner);
+            if *current != timeout {
+                self.sock.set_read_timeout(timeout)?;
+                *current = timeout;
+            }
+        }
         let mut buf = [0u8; 16];
         let got = loop {
             match self.sock.recv(&mut buf) {
