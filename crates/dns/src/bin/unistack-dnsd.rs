@@ -46,9 +46,13 @@
 //! for a path is lost and the client retries over TCP, instead of arriving in fragments that
 //! an off-path attacker can spoof. Ignoring the path MTU also means a forged ICMP "fragmentation
 //! needed" cannot shrink what the server may send to a client, and the kernel skips its IP ID
-//! search for these datagrams. This needs every response to fit the interface: it is done only
-//! while `--udp-payload` leaves room for the headers in a 1500-byte MTU (at most 1472 bytes,
-//! 1452 on IPv6; the default is 1232); above that the kernel fragments as before.
+//! search for these datagrams. It needs every response to fit the outgoing interface (a larger
+//! one fails with `EMSGSIZE` and counts as dropped), so it is done only while `--udp-payload`
+//! is at most 1232 bytes, the default (DNS Flag Day 2020): with its headers that fits IPv6's
+//! minimum MTU of 1280, and every IPv4 link of 1260 bytes or more. With a larger
+//! `--udp-payload` the sockets keep the kernel's default, which fragments. An IPv6 socket
+//! (dual-stack: `--listen [::]` also answers IPv4 clients) gets the IPv4 setting too, which
+//! is what its IPv4 traffic follows.
 //!
 //! Exit status 2 for bad arguments, 1 when a zone does not load or a socket cannot be bound.
 #![forbid(unsafe_code)]
@@ -549,19 +553,20 @@ fn bind(
     Err(last.unwrap_or_else(|| ErrorKind::AddrInUse.into()))
 }
 
+/// The largest `--udp-payload` for which responses leave unfragmented (see the crate docs).
+const UNFRAGMENTED_PAYLOAD: u16 = 1232;
+
 /// A UDP socket bound to `addr`, with `SO_REUSEPORT` set before binding if `reuse_port`, that
-/// sends without fragmenting when responses of `udp_payload` bytes fit a 1500-byte MTU.
+/// sends without fragmenting when responses are at most [`UNFRAGMENTED_PAYLOAD`] bytes.
 fn udp_socket(addr: SocketAddr, reuse_port: bool, udp_payload: u16) -> std::io::Result<UdpSocket> {
     let socket = reuse_port_socket(addr, reuse_port)?;
     use rustix::net::sockopt;
-    match addr {
-        SocketAddr::V4(_) if udp_payload <= 1472 => {
-            sockopt::set_ip_mtu_discover(&socket, sockopt::Ipv4PathMtuDiscovery::PROBE)?;
-        }
-        SocketAddr::V6(_) if udp_payload <= 1452 => {
+    if udp_payload <= UNFRAGMENTED_PAYLOAD {
+        // IPv4 traffic follows the IPv4 option, on an IPv6 socket too (v4-mapped peers).
+        sockopt::set_ip_mtu_discover(&socket, sockopt::Ipv4PathMtuDiscovery::PROBE)?;
+        if addr.is_ipv6() {
             sockopt::set_ipv6_mtu_discover(&socket, sockopt::Ipv6PathMtuDiscovery::PROBE)?;
         }
-        _ => {}
     }
     Ok(socket)
 }
