@@ -325,8 +325,10 @@ fn linux_peer_child(addr: &str, send: bool, bytes: usize) {
     let mut s = TcpStream::connect((addr, if send { SINK } else { SOURCE })).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(300))).ok();
     let t;
+    let cpu0;
     if send {
         let data: Vec<u8> = (0..bytes).map(pattern).collect();
+        cpu0 = cpu_ns(std::process::id());
         t = Instant::now();
         s.write_all(&data).expect("send");
         s.shutdown(Shutdown::Write).expect("shutdown");
@@ -338,6 +340,7 @@ fn linux_peer_child(addr: &str, send: bool, bytes: usize) {
         let want: Vec<u8> = (0..bytes).map(pattern).collect();
         let mut buf = vec![0u8; 1 << 18];
         let mut n = s.read(&mut buf).expect("read");
+        cpu0 = cpu_ns(std::process::id());
         t = Instant::now();
         let mut got = 0usize;
         while n > 0 {
@@ -352,7 +355,12 @@ fn linux_peer_child(addr: &str, send: bool, bytes: usize) {
         }
         assert_eq!(got, bytes, "stream length");
     }
-    println!("elapsed_ns {}", t.elapsed().as_nanos());
+    let elapsed = t.elapsed();
+    let cpu = cpu0.and_then(|c0| cpu_ns(std::process::id())?.checked_sub(c0));
+    println!("elapsed_ns {}", elapsed.as_nanos());
+    // This process's own CPU time over the transfer (its system calls included): how busy
+    // Linux's end was, to tell a peer-bound transfer from a stack-bound one.
+    println!("peer_cpu_ns {}", cpu.unwrap_or(0));
 }
 
 // ---------------------------------------------------------------- the parent
@@ -476,9 +484,19 @@ fn cpu_ns(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// One transfer: its time (Linux's side times it), and the CPU time the setup's long-lived
-/// child (the user-space stack, or for veth the Linux server process) spent meanwhile.
-fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<(Duration, u64)> {
+/// One transfer's figures.
+#[derive(Clone, Copy)]
+struct Run {
+    /// The transfer's time (Linux's side times it).
+    time: Duration,
+    /// CPU time the setup's long-lived child (the user-space stack, or for veth the Linux
+    /// server process) spent meanwhile.
+    cpu: u64,
+    /// CPU time of the Linux peer process over the transfer (its system calls included).
+    peer_cpu: u64,
+}
+
+fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<Run> {
     let before = cpu_ns(s.child.id());
     let mut c = spawn(
         &s.ns[s.peer_ns],
@@ -511,8 +529,17 @@ fn transfer(s: &Setup, send: bool, bytes: usize, limit: Duration) -> Option<(Dur
         .trim()
         .parse()
         .ok()?;
+    let peer_cpu = text
+        .lines()
+        .find_map(|l| l.strip_prefix("peer_cpu_ns "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
     let cpu = cpu_ns(s.child.id())?.checked_sub(before?)?;
-    ok.then(|| (Duration::from_nanos(ns), cpu))
+    ok.then(|| Run {
+        time: Duration::from_nanos(ns),
+        cpu,
+        peer_cpu,
+    })
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -612,7 +639,8 @@ fn main() {
                 s.ns[s.peer_ns].tcp_loss(loss).expect("nftables loss");
             }
         }
-        // results[setup][direction] = (Gbit/s, CPU seconds per GiB) per round
+        // results[setup][direction] = (Gbit/s, CPU seconds per GiB, the Linux peer's busy
+        // fraction) per round
         let mut results = vec![[Vec::new(), Vec::new()]; setups.len()];
         for r in 0..rounds {
             for k in 0..setups.len() {
@@ -622,30 +650,42 @@ fn main() {
                     if g.is_none() {
                         eprintln!("{}: a transfer failed or timed out", setups[i].1.name);
                     }
-                    let (t, cpu) = g.unwrap_or((Duration::MAX, 0));
-                    let gbits = size as f64 * 8.0 / t.as_secs_f64() / 1e9;
-                    let cpu_per_gib = cpu as f64 / 1e9 * (1u64 << 30) as f64 / size as f64;
-                    results[i][d].push((gbits, cpu_per_gib));
+                    let g = g.unwrap_or(Run {
+                        time: Duration::MAX,
+                        cpu: 0,
+                        peer_cpu: 0,
+                    });
+                    let secs = g.time.as_secs_f64();
+                    let gbits = size as f64 * 8.0 / secs / 1e9;
+                    let cpu_per_gib = g.cpu as f64 / 1e9 * (1u64 << 30) as f64 / size as f64;
+                    results[i][d].push((gbits, cpu_per_gib, g.peer_cpu as f64 / 1e9 / secs));
                 }
             }
         }
         println!(
             "\nTCP over TAP, {title}: {} MiB per transfer, {rounds} round(s), median Gbit/s \
-             (and CPU seconds per GiB of the stack's process; for veth, of Linux's server)",
+             (and CPU seconds per GiB of the stack's process; for veth, of Linux's server;\n  \
+             \"peer\": the share of one CPU that Linux's peer process used over the transfer)",
             size / MIB
         );
         println!(
-            "  {:<46} {:>14} {:>8} {:>14} {:>8}",
-            "contender", "Linux → stack", "CPU", "stack → Linux", "CPU"
+            "  {:<46} {:>14} {:>8} {:>6} {:>14} {:>8} {:>6}",
+            "contender", "Linux → stack", "CPU", "peer", "stack → Linux", "CPU", "peer"
         );
         let mut med = Vec::new();
         for ((tag, s), r) in setups.iter().zip(results.iter()) {
-            let m = |d: usize, f: fn(&(f64, f64)) -> f64| {
+            let m = |d: usize, f: fn(&(f64, f64, f64)) -> f64| {
                 median(&mut r[d].iter().map(f).collect::<Vec<_>>())
             };
             let (a, b) = (m(0, |x| x.0), m(1, |x| x.0));
             let (ca, cb) = (m(0, |x| x.1), m(1, |x| x.1));
-            println!("  {:<46} {a:>14.2} {ca:>8.3} {b:>14.2} {cb:>8.3}", s.name);
+            let (pa, pb) = (m(0, |x| x.2), m(1, |x| x.2));
+            println!(
+                "  {:<46} {a:>14.2} {ca:>8.3} {:>5.0}% {b:>14.2} {cb:>8.3} {:>5.0}%",
+                s.name,
+                pa * 100.0,
+                pb * 100.0
+            );
             med.push((*tag, a, b));
         }
         let find = |tag: &str| med.iter().find(|m| m.0 == tag);
