@@ -18,7 +18,10 @@
 # server-count 1; Knot: udp-workers 1), minimal responses, no logging of queries, no response
 # rate limiting (Debian's NSD has it on by default). The server is pinned to CPU $SERVER_CPU
 # and dnsperf to CPU $CLIENT_CPU (the machine has two), so the client does not steal the
-# server's core. Queries carry EDNS (dnsperf -e): 52 bytes.
+# server's core. Every thread of the server is pinned again once it answers: Knot sets its
+# own affinity (UDP worker N on CPU N), which put its one worker on dnsperf's CPU until
+# 2026-11-27, sharing the client's caches and sparing it the cross-CPU wakeups and frees the
+# others pay. Queries carry EDNS (dnsperf -e): 52 bytes.
 #
 # Reading the figures: one dnsperf thread on one core cannot saturate every server (a server
 # below ~100% CPU is client-bound, and its queries/s says little); queries per CPU-second is
@@ -165,6 +168,25 @@ cpu_ticks() {
         total=$((total + ${12} + ${13}))
     done
     echo "$total"
+}
+
+# Pin every thread of a process tree to $SERVER_CPU, and say which threads had moved: a
+# server may set its own affinity (Knot pins UDP worker N to CPU N, whatever taskset said,
+# which would put it on dnsperf's CPU).
+pin_tree() { # pid name
+    local p t moved=0
+    for p in $(tree_pids "$1"); do
+        for t in /proc/"$p"/task/*; do
+            [ -r "$t/status" ] || continue
+            if [ "$(awk '/^Cpus_allowed_list:/ { print $2 }' "$t/status")" != "$SERVER_CPU" ]; then
+                moved=$((moved + 1))
+                taskset -p -c "$SERVER_CPU" "${t##*/}" >/dev/null
+            fi
+        done
+    done
+    if [ "$moved" -gt 0 ]; then
+        echo "  ($2: $moved thread(s) had left CPU $SERVER_CPU; pinned back)" >&2
+    fi
 }
 
 rss_kib() {
@@ -335,6 +357,7 @@ for names in $SIZES; do
             stop_server
             continue
         fi
+        pin_tree "$SERVER_PID" "$server"
         rss=$(rss_kib "$SERVER_PID")
         before=$(cpu_ticks "$SERVER_PID")
         perf_pid=""
