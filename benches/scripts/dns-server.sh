@@ -28,7 +28,9 @@
 # the comparable figure. On loopback the sender's sendto also runs the receiver's UDP input
 # path, so most of a server's CPU is the kernel's: profile with `perf record -g -p PID`.
 # "load s" is the time until the first answer (zone loaded), "RSS MB" the resident memory of
-# the server's processes then. Debian's NSD 4.6 is built with --disable-recvmmsg.
+# the server's processes then, "mean µs" dnsperf's average latency (with 800 queries in
+# flight, mostly the queue in front of the server). Debian's NSD 4.6 is built with
+# --disable-recvmmsg. unistack-dnsd runs with its defaults (`--batch 64 --coalesce-us 50`).
 #
 # The appliance (`unistack-appliance --tap`, server name `appliance`) answers from its own
 # stack on a TAP device in a network namespace the script creates ($NETNS, Linux side
@@ -341,8 +343,8 @@ for names in $SIZES; do
     probe_type=$(awk '$1 == "host-000000" { print $2; exit }' "$zone")
     printf '\n%s names: zone %s records, %s MB; %s queries\n' "$names" \
         "$(($(wc -l <"$zone") - 5))" "$(calc "$(stat -c %s "$zone") / 1000000")" "$QUERIES"
-    printf '  %-10s %8s %9s %11s %9s %13s %8s %10s\n' server "load s" "RSS MB" "queries/s" "CPU s" \
-        "q/CPU-second" "lost" "resp bytes"
+    printf '  %-10s %8s %9s %11s %9s %13s %8s %10s %8s\n' server "load s" "RSS MB" "queries/s" "CPU s" \
+        "q/CPU-second" "lost" "resp bytes" "mean µs"
     for server in $SERVERS; do
         case $server in
         unistack) port=$PORT_UNISTACK ;;
@@ -378,12 +380,15 @@ for names in $SIZES; do
         lost=$(echo "$out" | awk '/Queries lost:/ { print $3 }')
         qps=$(echo "$out" | awk '/Queries per second:/ { print $4 }')
         resp=$(echo "$out" | sed -n 's/.*Average packet size:.*response \([0-9]*\).*/\1/p')
+        # dnsperf's mean latency over the run, in microseconds.
+        lat=$(echo "$out" | awk '/Average Latency \(s\):/ { printf "%.0f", $4 * 1000000 }')
         cpu=$(calc "($after - $before) / $CLK_TCK")
         per_cpu=$(calc "$completed / $cpu")
         PER_CPU[$server.$names]=$per_cpu
-        printf '  %-10s %8s %9.1f %11.0f %9.2f %13.0f %8s %10s\n' "$server" "$load" \
-            "$(calc "$rss / 1024")" "$qps" "$cpu" "$per_cpu" "$lost" "$resp"
-        # unistack-dnsd's own count of datagrams per recvmmsg, printed when it stops.
+        printf '  %-10s %8s %9.1f %11.0f %9.2f %13.0f %8s %10s %8s\n' "$server" "$load" \
+            "$(calc "$rss / 1024")" "$qps" "$cpu" "$per_cpu" "$lost" "$resp" "$lat"
+        # unistack-dnsd's own count of datagrams per recvmmsg (and of its pauses to let a
+        # batch gather), printed when it stops.
         sed -n 's/^udp batches: /             batches: /p' "$WORK/$server/out.log" 2>/dev/null || true
     done
     for pair in unistack/nsd unistack/knot appliance/unistack appliance/nsd appliance/knot; do

@@ -4,8 +4,15 @@
 //!
 //! ```text
 //! unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR | --disk FILE.tar]
-//! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR | --disk FILE.tar]
+//! unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--coalesce-us N] [--zone FILE] [--dir DIR | --disk FILE.tar]
 //! ```
+//!
+//! On a TAP the appliance sleeps in `poll` on the device when it has nothing to do. Under
+//! load it lets frames gather instead: when more than one frame came since it last went
+//! idle, it sleeps `--coalesce-us` microseconds (50 by default, 0 turns it off) and then
+//! takes what queued, so a burst of queries costs one wakeup instead of one each, and its
+//! answers reach the client together (one wakeup there too). A lone frame is answered at
+//! once. The same policy as `unistack-dnsd`'s (see its docs and `benches/RESULTS.md`).
 //!
 //! The in-process link is Xen's: the appliance (domain 1, as a unikernel guest) drives a
 //! `Netfront` and the client (domain 0, the driver domain) a `Netback`, over netif rings and
@@ -81,6 +88,7 @@ struct Args {
     tap: Option<String>,
     ip: Option<String>,
     seconds: u64,
+    coalesce: Duration,
     tcp: unistack_tcp::Config,
 }
 
@@ -95,6 +103,7 @@ fn args() -> Args {
         tap: None,
         ip: None,
         seconds: u64::MAX,
+        coalesce: Duration::from_micros(50),
         tcp: unistack_tcp::Config::default(),
     };
     let mut it = std::env::args().skip(1);
@@ -117,6 +126,14 @@ fn args() -> Args {
             "--tap" => a.tap = Some(v()),
             "--ip" => a.ip = Some(v()),
             "--seconds" => a.seconds = v().parse().unwrap_or_else(|_| die("bad --seconds")),
+            "--coalesce-us" => {
+                a.coalesce = v()
+                    .parse()
+                    .ok()
+                    .filter(|us| *us <= 10_000)
+                    .map(Duration::from_micros)
+                    .unwrap_or_else(|| die("bad --coalesce-us (0 to 10000)"))
+            }
             "--congestion" => {
                 a.tcp.congestion = v()
                     .parse()
@@ -127,7 +144,10 @@ fn args() -> Args {
                     "usage: unistack-appliance [--download BYTES] [--lookups N] [--pcap PATH] [--zone FILE] [--dir DIR | --disk FILE.tar]"
                 );
                 println!(
-                    "       unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--zone FILE] [--dir DIR | --disk FILE.tar]"
+                    "       unistack-appliance --tap NAME --ip ADDR/PREFIX [--seconds N] [--coalesce-us N] [--zone FILE] [--dir DIR | --disk FILE.tar]"
+                );
+                println!(
+                    "  --coalesce-us N: on a TAP, under load, let frames gather N µs before taking them (default 50; 0: never)"
                 );
                 println!(
                     "  --disk FILE.tar: serve the archive's files over HTTP from a Xen blkfront disk (blkback serves FILE read-only)"
@@ -202,6 +222,7 @@ fn main() {
             zone,
             files,
             a.seconds,
+            a.coalesce,
             a.tcp,
         );
         return;
@@ -381,6 +402,7 @@ fn serve_tap(
     zone: unistack_dns::zone::Zone,
     files: Files,
     seconds: u64,
+    coalesce: Duration,
     tcp: unistack_tcp::Config,
 ) {
     let (addr, prefix) = ip
@@ -401,11 +423,20 @@ fn serve_tap(
     println!("serving DNS :53 and HTTP :80 on {tap} as {cidr:?}");
     let _ = std::io::stdout().flush();
     let start = Instant::now();
+    // Frames read when the appliance last went idle (see `--coalesce-us`).
+    let mut idle_mark = 0u64;
     while start.elapsed().as_secs() < seconds {
         let t = Duration::from_nanos(start.elapsed().as_nanos() as u64);
         let busy = iface.poll(t, &mut dev);
         app.serve(&mut iface);
         if !busy {
+            let read = dev.stats().rx_frames;
+            let burst = read.saturating_sub(std::mem::replace(&mut idle_mark, read));
+            if burst > 1 && !coalesce.is_zero() {
+                // Under load: let the next frames queue in the TAP and take them together.
+                std::thread::sleep(coalesce);
+                continue;
+            }
             // Sleep until a frame arrives or the stack's next deadline (`poll_at` is zero when
             // the application just gave a socket work), at most 100 ms: an idle appliance
             // wakes ten times a second, not a thousand.

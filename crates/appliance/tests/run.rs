@@ -294,3 +294,23 @@ fn files_from_a_gnu_tar_on_a_blkfront_disk() {
     drop(app);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Bad arguments end the appliance with status 2 and a message naming the argument, before
+/// it opens any device.
+#[test]
+fn bad_arguments_are_refused() {
+    for args in [
+        &["--coalesce-us", "10001"][..],
+        &["--coalesce-us", "soon"],
+        &["--seconds", "x"],
+        &["--no-such-flag"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_unistack-appliance"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(args[0]), "{args:?}: {err}");
+    }
+}

@@ -28,6 +28,8 @@ struct Counters {
     dropped: u64,
     /// `recvmmsg` calls that returned datagrams (the line is there when UDP was used).
     batches: u64,
+    /// Pauses to let a batch gather (`--coalesce-us`).
+    pauses: u64,
 }
 
 /// A running `unistack-dnsd`, killed if the test fails before stopping it.
@@ -136,8 +138,19 @@ fn parse_counters(out: &str) -> Counters {
                 c.dropped = num(n).unwrap();
                 seen += 1;
             }
-            ["udp", "batches:", n, each, "datagrams", "each)"] => {
+            [
+                "udp",
+                "batches:",
+                n,
+                each,
+                "datagrams",
+                "each),",
+                p,
+                "pauses",
+            ] => {
                 c.batches = num(n).unwrap();
+                c.pauses = num(p).unwrap();
+                assert!(c.pauses <= c.batches, "{line}");
                 let each: f64 = each.trim_start_matches('(').parse().unwrap();
                 assert!(
                     (each - c.udp as f64 / c.batches as f64).abs() < 0.06,
@@ -811,6 +824,9 @@ fn dnsd_batches_and_reuseport() {
     for extra in [
         &["--udp-sockets", "3", "--batch", "8"][..],
         &["--batch", "1"],
+        // Long pauses between batches: the answers are the same, only later.
+        &["--batch", "16", "--coalesce-us", "5000"],
+        &["--batch", "16", "--coalesce-us", "0"],
     ] {
         let d = Dnsd::start(extra);
         let clients: Vec<UdpSocket> = (0..4)
@@ -896,6 +912,11 @@ fn dnsd_batches_and_reuseport() {
         if max == 1 {
             assert_eq!(got.batches, got.udp);
         }
+        // A pause follows only a batch of more than one datagram, and never with
+        // `--coalesce-us 0`.
+        if max == 1 || extra.ends_with(&["--coalesce-us", "0"]) {
+            assert_eq!(got.pauses, 0, "{extra:?}");
+        }
         assert_eq!(got.answers, answers, "{extra:?}");
         assert!(answers.contains_key("BADVERS") && answers.contains_key("REFUSED"));
     }
@@ -920,6 +941,8 @@ fn dnsd_rejects_bad_arguments_and_zones() {
         ("--udp-sockets", "257"),
         ("--batch", "0"),
         ("--batch", "x"),
+        ("--coalesce-us", "10001"),
+        ("--coalesce-us", "-1"),
     ] {
         let out = Command::new(bin)
             .args([
