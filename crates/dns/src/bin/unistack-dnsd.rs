@@ -26,7 +26,9 @@
 //! never waits, so an idle or lightly loaded server answers as soon as a query comes; a busy
 //! one adds at most the pause to each answer's latency, in exchange for fewer wakeups on both
 //! sides (see `benches/RESULTS.md`: +8-12% queries per CPU-second and more queries per
-//! second under dnsperf). `--udp-sockets N` (1 by default) binds N UDP sockets to each address with
+//! second under dnsperf).
+//!
+//! `--udp-sockets N` (1 by default) binds N UDP sockets to each address with
 //! `SO_REUSEPORT`, each with its thread; the kernel spreads clients over them by address
 //! and port. One thread per TCP listener accepts connections, each served by its own
 //! thread: several queries per connection (pipelined queries are answered in order), closed
