@@ -182,7 +182,8 @@ pin_tree() { # pid name
             [ -r "$t/status" ] || continue
             if [ "$(awk '/^Cpus_allowed_list:/ { print $2 }' "$t/status")" != "$SERVER_CPU" ]; then
                 moved=$((moved + 1))
-                taskset -p -c "$SERVER_CPU" "${t##*/}" >/dev/null
+                # A thread may end meanwhile; that is no reason to stop the run.
+                taskset -p -c "$SERVER_CPU" "${t##*/}" >/dev/null 2>&1 || true
             fi
         done
     done
