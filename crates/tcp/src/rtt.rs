@@ -48,6 +48,11 @@ impl RttEstimator {
         (self.srtt != UNSET).then(|| dur(self.srtt))
     }
 
+    /// [`srtt`](Self::srtt) in nanoseconds, for per-segment timer arithmetic.
+    pub(crate) fn srtt_ns(&self) -> Option<u64> {
+        (self.srtt != UNSET).then_some(self.srtt)
+    }
+
     /// The RTT variation.
     pub fn rttvar(&self) -> Duration {
         dur(self.rttvar)

@@ -409,9 +409,9 @@ impl Rack {
 const DUP_THRESH: usize = 3;
 /// Added to 2·SRTT for the probe timeout (Linux's two-jiffy `TCP_TIMEOUT_MIN`): scheduling
 /// jitter on very short paths must not look like a tail loss.
-const PTO_SLACK: Duration = Duration::from_millis(2);
+const PTO_SLACK_NS: u64 = 2_000_000;
 /// RFC 8985's WCDelAckT: the longest a peer may delay the ACK of a lone segment.
-const WORST_DELAYED_ACK: Duration = Duration::from_millis(200);
+const WORST_DELAYED_ACK_NS: u64 = 200_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Timestamps {
@@ -1997,19 +1997,25 @@ impl<'a> Socket<'a> {
         {
             return;
         }
-        let Some(srtt) = self.rtt.srtt() else { return };
-        let srtt = srtt.max(Duration::from_micros(u64::from(
-            self.rack.min_rtt.unwrap_or(0),
-        )));
-        let mut pto = srtt * 2 + PTO_SLACK;
+        // In nanoseconds: this runs for every segment sent and every ACK, and `Duration`
+        // arithmetic normalises seconds and nanoseconds at each step (it was 4% of a bulk
+        // sender's time).
+        let Some(srtt) = self.rtt.srtt_ns() else {
+            return;
+        };
+        let srtt = srtt.max(u64::from(self.rack.min_rtt.unwrap_or(0)) * 1_000);
+        let mut pto = srtt.saturating_mul(2).saturating_add(PTO_SLACK_NS);
         if self.outstanding() <= self.send_mss {
-            pto += WORST_DELAYED_ACK;
+            pto = pto.saturating_add(WORST_DELAYED_ACK_NS);
         }
-        let at = now + pto;
-        self.pto_at = At::some(match self.rto_at.get() {
-            Some(rto) if rto < at => rto,
-            _ => at,
-        });
+        let at = now
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(now.subsec_nanos()))
+            .saturating_add(pto);
+        // The earlier of the RTO and `at`; `At::NONE` (no RTO armed) is `u64::MAX`, above
+        // every time `At::some` makes.
+        self.pto_at = At(self.rto_at.0.min(at.min(At::NONE.0 - 1)));
     }
 
     fn new_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
