@@ -2008,14 +2008,10 @@ impl<'a> Socket<'a> {
         if self.outstanding() <= self.send_mss {
             pto = pto.saturating_add(WORST_DELAYED_ACK_NS);
         }
-        let at = now
-            .as_secs()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::from(now.subsec_nanos()))
-            .saturating_add(pto);
-        // The earlier of the RTO and `at`; `At::NONE` (no RTO armed) is `u64::MAX`, above
-        // every time `At::some` makes.
-        self.pto_at = At(self.rto_at.0.min(at.min(At::NONE.0 - 1)));
+        // The earlier of the RTO and now + pto; `At::NONE` (no RTO armed) is `u64::MAX`,
+        // above every time `At::some` makes.
+        let at = At::some(now).0.saturating_add(pto).min(At::NONE.0 - 1);
+        self.pto_at = At(self.rto_at.0.min(at));
     }
 
     fn new_ack(&mut self, now: Duration, seg: &TcpRepr<'_>, ack: SeqNumber) {
