@@ -210,3 +210,46 @@ proptest! {
         }
     }
 }
+
+/// A polling blocking call (`set_spin`) retries whenever the peer's words move; neither a
+/// peer that does nothing nor one that keeps moving them without ever making the call's
+/// progress possible holds it past its timeout, however large the polling budget.
+#[test]
+fn polling_calls_keep_their_timeout() {
+    let (hv, mut server, spy) = server(ServerConfig::new(1024, 2048));
+    let _client = Vchan::client(hv.domain(2), 1, PATH).unwrap();
+    server.set_spin(u32::MAX); // ~50 s of polling if nothing else stopped it
+    server.set_timeout(Some(Duration::from_millis(200)));
+    // A peer that does nothing: the budget alone would poll for ~50 s.
+    let start = std::time::Instant::now();
+    assert_eq!(server.read(&mut [0u8; 8]), Err(Error::TimedOut));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    // A peer that keeps moving.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let toggler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            // The consumer index of the server's write ring: a word the server polls that
+            // never makes a read possible.
+            let mut v = 0u32;
+            let start = std::time::Instant::now();
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+                v ^= 1;
+                spy.shm()
+                    .store_u32(VchanInterface::RIGHT_CONS.offset, v, Ordering::SeqCst)
+                    .unwrap();
+            }
+        })
+    };
+    let start = std::time::Instant::now();
+    let r = server.read(&mut [0u8; 8]);
+    let took = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    toggler.join().unwrap();
+    assert_eq!(r, Err(Error::TimedOut));
+    assert!(took < Duration::from_secs(5), "held for {took:?}");
+}

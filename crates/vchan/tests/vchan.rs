@@ -328,6 +328,41 @@ fn two_thread_stress_with_hash() {
     assert_eq!(hv.outstanding(), Outstanding::default());
 }
 
+/// A blocking read that finds data while polling has asked the writer for no event, so the
+/// writer sends none (it would cost the writer a notification and leave us an event to
+/// drain); one that sleeps (budget 0 or 1 turn) asks, and the write's event wakes it. Either
+/// way the data arrives and no event is left over.
+#[test]
+fn polling_reads_ask_for_no_event() {
+    for spin in [u32::MAX, 0, 1] {
+        let (_hv, mut server, mut client) = pair(ServerConfig::new(1024, 4096));
+        client.set_spin(spin);
+        client.set_timeout(Some(Duration::from_secs(30)));
+        // The page starts with a write request set for each side (as libxenvchan's does):
+        // one exchange clears it, then drain the events so far.
+        server.write_all(b"x").unwrap();
+        assert_eq!(client.read(&mut [0u8; 1]), Ok(1));
+        while client.wait_event(Some(Duration::ZERO)).unwrap() {}
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            server.write_all(b"hello").unwrap();
+            server
+        });
+        let mut buf = [0u8; 16];
+        let mut got = 0;
+        while got < 5 {
+            got += client.read(&mut buf[got..]).unwrap();
+        }
+        assert_eq!(&buf[..5], b"hello");
+        let _server = writer.join().unwrap();
+        let pending = client.wait_event(Some(Duration::from_millis(20))).unwrap();
+        assert!(
+            !pending,
+            "spin {spin}: the writer sent an event nobody asked for"
+        );
+    }
+}
+
 /// Blocking calls that poll before sleeping (`set_spin`) move the same bytes, both ways.
 #[test]
 fn spinning_blocking_calls_move_the_same_bytes() {
