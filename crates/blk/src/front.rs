@@ -275,6 +275,7 @@ pub struct Blkfront<B: Backend, const SLOTS: usize = 32, const SEGS: usize = 32>
     info: DiskInfo,
     corrupt: Option<Corrupt>,
     in_flight: usize,
+    notifications: u64,
 }
 
 impl<B: Backend, const SLOTS: usize, const SEGS: usize> core::fmt::Debug
@@ -490,6 +491,7 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> FrontConnector<B, SLOTS,
             info,
             corrupt: None,
             in_flight: 0,
+            notifications: 0,
         })
     }
 }
@@ -601,6 +603,7 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> Blkfront<B, SLOTS, SEGS>
         self.in_flight += 1;
         if self.ring.push_requests_and_check_notify()? {
             self.event.notify()?;
+            self.notifications += 1;
         }
         Ok(Tag {
             slot: slot as u8,
@@ -886,6 +889,14 @@ impl<B: Backend, const SLOTS: usize, const SEGS: usize> Blkfront<B, SLOTS, SEGS>
     /// A malformed value; store errors.
     pub fn peer_state(&self) -> Result<Option<XenbusState>, Error> {
         read_state(&self.backend, &self.paths.back)
+    }
+
+    /// Events sent to the back end for new requests: one per request when the back end
+    /// sleeps between them, none while it polls the ring ([`BackConfig::spin`]).
+    ///
+    /// [`BackConfig::spin`]: crate::BackConfig::spin
+    pub fn notifications(&self) -> u64 {
+        self.notifications
     }
 }
 

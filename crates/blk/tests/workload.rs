@@ -377,3 +377,53 @@ fn back_end_gone_is_an_error_not_a_hang() {
     drop(disk);
     rig.join();
 }
+
+/// Both ends polling (`BackConfig::spin`, `Disk::set_spin`) serve the same bytes, and a back
+/// end that polls reads the ring without asking for events: the front end sends one for
+/// the first request (the back end was asleep) and none for the requests the polling
+/// finds. Sleeping ends, for contrast, cost one event per request.
+#[test]
+fn polling_ends_move_the_same_bytes_without_events() {
+    const N: u64 = 64;
+    for spin in [Duration::from_millis(500), Duration::ZERO] {
+        let mut rig = local_back(
+            MemStorage::new(DISK as usize),
+            BackConfig {
+                spin,
+                ..BackConfig::default()
+            },
+            no_snapshot::<MemStorage>,
+        );
+        let mut disk = connect(&rig, FrontConfig::default());
+        disk.set_spin(spin);
+        let mut model = MemDisk::new(DISK / 512, 512);
+        for i in 0..N {
+            let at = (i * 7919 % (DISK / 4096)) * 4096;
+            let data = fill(i as u8, 4096);
+            disk.write_at(at, &data).unwrap();
+            model.write_at(at, &data).unwrap();
+            let mut got = vec![0u8; 4096];
+            let mut want = vec![0u8; 4096];
+            disk.read_at(at, &mut got).unwrap();
+            model.read_at(at, &mut want).unwrap();
+            assert!(got == want, "read {i} differs");
+        }
+        let sent = disk.front().notifications();
+        drop(disk);
+        let (stats, _) = rig.join();
+        assert_eq!(stats.requests, 2 * N);
+        if spin.is_zero() {
+            assert!(
+                sent >= N,
+                "sleeping back end, {sent} events for {} requests",
+                2 * N
+            );
+        } else {
+            assert!(
+                sent <= 2,
+                "polling back end, {sent} events for {} requests",
+                2 * N
+            );
+        }
+    }
+}

@@ -387,6 +387,17 @@ impl<P: Protocol, M: Mapping> BackRing<P, M> {
         self.ring.push(RSP_PROD, RSP_EVENT, old, new)
     }
 
+    /// Whether requests are waiting, without asking for an event
+    /// (`RING_HAS_UNCONSUMED_REQUESTS`): a back end that polls uses this, so that its
+    /// `req_event` stays behind and the front end sends no events while it polls (and the
+    /// line holding the indexes is only read).
+    ///
+    /// # Errors
+    /// As [`poll_request`](Self::poll_request).
+    pub fn has_unconsumed_requests(&self) -> Result<bool, Error> {
+        Ok(self.unconsumed()? > 0)
+    }
+
     /// Whether requests are waiting; if none, ask for an event on the next one and check
     /// again (`RING_FINAL_CHECK_FOR_REQUESTS`).
     ///
