@@ -415,20 +415,19 @@ impl EventChannel for LinuxEvent {
             }
         }
         let mut buf = [0u8; 16];
-        let got = loop {
+        // The event that wakes us is the one we take: events sent after it are new ones,
+        // which the next wait's drain takes together (draining here too cost a system call
+        // per wakeup, almost always answered "nothing").
+        loop {
             match self.sock.recv(&mut buf) {
-                Ok(_) => break true,
+                Ok(_) => return Ok(true),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    break false;
+                    return Ok(false);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
-        };
-        if got {
-            self.drain()?;
         }
-        Ok(got)
     }
 
     fn peer_alive(&self) -> Option<bool> {
