@@ -103,7 +103,7 @@
 //! behind while it polls, so the front end sends it no event for the requests it finds
 //! that way (and the front end's `rsp_event` likewise). With both ends polling, the back
 //! end on the CPU that takes the disk's interrupts and the front end on the other, 64 KiB
-//! sequential I/O runs at 97-109% of direct I/O on the development VM (sleeping ends:
+//! sequential I/O runs at 84-109% of direct I/O on the development VM (sleeping ends:
 //! 52-99%, depending on where the scheduler puts them; `benches/RESULTS.md`). Both default
 //! to off: polling spends a core, and two polling ends on one CPU take turns.
 //!
