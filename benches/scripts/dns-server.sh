@@ -102,7 +102,8 @@ echo "building unistack-dnsd and unistack-appliance (release)"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # DNSD=PATH benches a saved unistack-dnsd binary instead (for before/after comparisons).
 DNSD=${DNSD:-$TARGET_DIR/release/unistack-dnsd}
-APPLIANCE="$TARGET_DIR/release/unistack-appliance"
+# APPLIANCE=PATH benches a saved appliance binary (before/after comparisons).
+APPLIANCE=${APPLIANCE:-$TARGET_DIR/release/unistack-appliance}
 
 # --- zone and queries -------------------------------------------------------------------------
 

@@ -168,6 +168,8 @@ pub struct Appliance {
     conns: Vec<HttpConn>,
     files: Files,
     out: Vec<u8>,
+    /// The most a UDP answer can take: the engine's payload size, never under DNS's 512.
+    udp_answer_max: usize,
     /// Every connection's TCP configuration.
     tcp: Config,
     /// Counters.
@@ -199,7 +201,8 @@ impl Appliance {
     ) -> Result<Self, String> {
         // The generated body's table, made now rather than on the first request.
         pattern_table();
-        let mut dns = Server::new(ServerConfig::default());
+        let config = ServerConfig::default();
+        let mut dns = Server::new(config);
         for z in zones {
             dns.add_zone(z).map_err(|e| format!("zone: {e:?}"))?;
         }
@@ -221,6 +224,7 @@ impl Appliance {
             conns: Vec::new(),
             files,
             out: vec![0u8; 65535],
+            udp_answer_max: usize::from(config.udp_payload_size).max(512),
             tcp,
             stats: ApplianceStats::default(),
         })
@@ -237,23 +241,16 @@ impl Appliance {
     /// Serve whatever arrived; call after each `iface.poll`.
     pub fn serve(&mut self, iface: &mut Interface<'static>) {
         // DNS over UDP: the engine reads each query where it lies in the socket's receive
-        // ring and answers into our buffer, which the socket's transmit ring takes a copy of.
+        // ring and writes its answer straight into the socket's transmit ring. When that
+        // ring is full the rest of the queries wait for the next poll, which sends.
         if let Some(sock) = iface.udp(self.udp) {
-            let (dns, out, stats) = (&self.dns, &mut self.out, &mut self.stats);
-            while let Some(answer) = sock.recv_with(|query, addr, port| {
+            let (dns, stats) = (&self.dns, &mut self.stats);
+            while let Ok(Some(())) = sock.reply_with(self.udp_answer_max, |query, _, _, out| {
                 stats.dns_queries += 1;
-                dns.handle(query, Transport::Udp, out)
-                    .ok()
-                    .map(|n| (n, addr, port))
-            }) {
-                if let Some((n, addr, port)) = answer
-                    && out
-                        .get(..n)
-                        .is_some_and(|r| sock.send_to(r, addr, port).is_ok())
-                {
-                    stats.dns_responses += 1;
-                }
-            }
+                let n = dns.handle(query, Transport::Udp, out).ok();
+                stats.dns_responses += u64::from(n.is_some());
+                (n, ())
+            }) {}
         }
         while let Some(h) = iface.tcp_accept(self.dns_tcp) {
             self.stats.dns_tcp_connections += 1;

@@ -166,12 +166,30 @@ impl<'a> PacketRing<'a> {
         port: u16,
         f: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Option<R> {
+        self.try_push_with(n, addr, port, |b| {
+            let (kept, r) = f(b);
+            (Some(kept), r)
+        })
+    }
+
+    /// As [`push_with`](Self::push_with), but `f` may decline (`None` for the length): then
+    /// nothing is queued and the bytes it wrote are forgotten.
+    pub fn try_push_with<R>(
+        &mut self,
+        n: usize,
+        addr: Ipv4Address,
+        port: u16,
+        f: impl FnOnce(&mut [u8]) -> (Option<usize>, R),
+    ) -> Option<R> {
         let (pad, start) = self.place(n)?;
         if self.data_len == 0 {
             self.data_head = 0;
         }
         let payload = self.data.get_mut(start..start + n)?;
         let (kept, r) = f(payload);
+        let Some(kept) = kept else {
+            return Some(r);
+        };
         let kept = kept.min(n);
         let slots = self.meta.len();
         let slot = self
@@ -344,6 +362,38 @@ impl<'a> UdpSocket<'a> {
         Some(r)
     }
 
+    /// Answer the next datagram in place, for request/response servers: `f` gets its
+    /// payload, the peer's address and port, and `max` bytes of the transmit ring, and
+    /// returns the answer's length (`None`: no answer) and a value for the caller. The
+    /// answer goes to the same address and port without a copy through a buffer of the
+    /// caller's, and the datagram is gone afterwards. `Ok(None)` when nothing is waiting.
+    ///
+    /// # Errors
+    /// [`UdpError::QueueFull`] when the transmit ring has no room for `max` bytes (the
+    /// datagram stays for a later call, after the interface has sent some);
+    /// [`UdpError::TooLarge`] as for [`send_with`](Self::send_with).
+    pub fn reply_with<R>(
+        &mut self,
+        max: usize,
+        f: impl FnOnce(&[u8], Ipv4Address, u16, &mut [u8]) -> (Option<usize>, R),
+    ) -> Result<Option<R>, UdpError> {
+        if max > MAX_PAYLOAD || max > self.tx.capacity() {
+            return Err(UdpError::TooLarge);
+        }
+        let Some((query, addr, port)) = self.rx.peek() else {
+            return Ok(None);
+        };
+        let r = self
+            .tx
+            .try_push_with(max, addr, port, |out| {
+                let (n, r) = f(query, addr, port, out);
+                (n.map(|n| n.min(max)), r)
+            })
+            .ok_or(UdpError::QueueFull)?;
+        self.rx.pop();
+        Ok(Some(r))
+    }
+
     /// The next received datagram, copied out (see [`recv_with`](Self::recv_with) for no
     /// copy).
     pub fn recv(&mut self) -> Option<Datagram> {
@@ -443,6 +493,49 @@ mod tests {
         let got = s.recv_with(|d, a, p| (d.to_vec(), a, p));
         assert_eq!(got, Some((b"query".to_vec(), PEER, 7)));
         assert!(s.recv().is_none());
+    }
+
+    /// `reply_with` answers each query in place to its sender, consumes a query it declines
+    /// to answer without queueing anything, and leaves the query in place when the transmit
+    /// ring is full.
+    #[test]
+    fn reply_with_answers_in_place_and_keeps_the_query_when_full() {
+        let mut s = UdpSocket::new(2); // two datagrams each way, 4 KiB of payload
+        assert_eq!(s.reply_with(100, |_, _, _, _| (Some(0), ())), Ok(None));
+        assert_eq!(
+            s.reply_with(4097, |_, _, _, _| (Some(0), ())),
+            Err(UdpError::TooLarge)
+        );
+        s.deliver(PEER, 7, b"ping");
+        s.deliver(PEER, 8, b"skip");
+        let r = s.reply_with(100, |q, a, p, out| {
+            assert_eq!((q, a, p), (&b"ping"[..], PEER, 7));
+            out[..4].copy_from_slice(b"pong");
+            (Some(4), q.len())
+        });
+        assert_eq!(r, Ok(Some(4)));
+        assert_eq!(s.reply_with(100, |_, _, _, _| (None, 'n')), Ok(Some('n')));
+        assert_eq!(s.recv_queue(), 0);
+        assert_eq!(s.send_queue(), 1, "a declined query queues nothing");
+        assert_eq!(s.peek_tx(), Some((&b"pong"[..], PEER, 7)));
+        // Fill the transmit ring's second slot, then a query must wait.
+        s.send_to(b"other", PEER, 9).unwrap();
+        s.deliver(PEER, 10, b"wait");
+        assert_eq!(
+            s.reply_with(100, |_, _, _, _| (Some(1), ())),
+            Err(UdpError::QueueFull)
+        );
+        assert_eq!(s.recv_queue(), 1, "the query stays");
+        s.pop_tx();
+        assert_eq!(
+            s.reply_with(100, |q, _, p, out| {
+                out[..q.len()].copy_from_slice(q);
+                (Some(q.len()), p)
+            }),
+            Ok(Some(10))
+        );
+        s.pop_tx();
+        assert_eq!(s.peek_tx(), Some((&b"wait"[..], PEER, 10)));
     }
 
     #[derive(Debug, Clone)]
