@@ -344,7 +344,8 @@ pub struct Vchan<B: Backend> {
     spin: u32,
     /// Set while a blocking call may still poll instead of sleeping: a blocked operation
     /// then does not ask the peer for an event (it would cost the peer a notification per
-    /// wakeup that polling makes unnecessary); the last try before sleeping asks.
+    /// wakeup that polling makes unnecessary); the last try before sleeping or timing out
+    /// asks. Only `block` sets it, around the crate's own operations, which do not panic.
     quiet: bool,
 }
 
@@ -572,8 +573,12 @@ impl<B: Backend> Vchan<B> {
     /// `benches/RESULTS.md`). Polling reads the peer's indexes and liveness byte only, and a
     /// polling call asks the peer for no event, so a busy peer pays no notifications for
     /// it; when the turns run out the call asks for an event, looks again and sleeps. The
-    /// budget is per call, and the timeout bounds the sleeps after it. 0 (the default, as
-    /// libxenvchan) sleeps at once and spends no CPU waiting.
+    /// budget is per call. With a clock ([`set_clock`](Self::set_clock); `std` has one) the
+    /// timeout also bounds the polling; without one, polling runs its budget and the
+    /// timeout bounds the sleep after it. A turn's cost depends on the CPU (the spin-loop
+    /// hint is a `pause` on x86, whose length varies several-fold between generations), and
+    /// a turn in which the peer moved costs a retry of the operation too. 0 (the default, as libxenvchan) sleeps at once and spends no
+    /// CPU waiting.
     pub fn set_spin(&mut self, turns: u32) {
         self.spin = turns;
     }
@@ -821,7 +826,12 @@ impl<B: Backend> Vchan<B> {
         let start = self.clock.map(|c| c());
         let mut spin_left = self.spin;
         loop {
-            self.quiet = spin_left > 0;
+            // While we may still poll, `op` asks for no event, and what the peer has written
+            // is noted before `op` looks: a move after `op`'s own look then shows as a
+            // difference below (`None`: the page could not be read; `op` reports it).
+            let quiet = spin_left > 0;
+            let before = quiet.then(|| self.peer_words());
+            self.quiet = quiet;
             let r = op(self);
             self.quiet = false;
             match r {
@@ -833,6 +843,12 @@ impl<B: Backend> Vchan<B> {
                 (Some(t), Some(s), Some(c)) => {
                     let elapsed = c().saturating_sub(s);
                     if elapsed >= t {
+                        if quiet {
+                            // Leave asking for an event, as a caller that then waits on
+                            // the event channel itself needs.
+                            spin_left = 0;
+                            continue;
+                        }
                         return Err(Error::TimedOut);
                     }
                     Some(t - elapsed)
@@ -840,13 +856,12 @@ impl<B: Backend> Vchan<B> {
                 (Some(t), ..) => Some(t),
             };
             // Poll with loads only until the peer moves something, within a budget of
-            // `spin` turns per call; the timeout is checked above each time the peer moves
-            // and every 1,024 turns, so neither a large budget nor a peer that keeps moving
-            // holds us past it. While polling, `op` asks for no event; when the budget runs
-            // out it runs once more asking for one (and looking again after asking, so no
-            // wakeup is lost) before we sleep.
-            if spin_left > 0 {
-                let before = self.peer_words();
+            // `spin` turns per call; with a clock, the timeout is checked above each time
+            // the peer moves and every 1,024 turns, so neither a large budget nor a peer that
+            // keeps moving holds us past it. When the budget runs out, `op` runs once more
+            // asking for an event (and looking again after asking, so no wakeup is lost)
+            // before we sleep.
+            if let Some(before) = before {
                 while spin_left > 0 {
                     spin_left -= 1;
                     core::hint::spin_loop();

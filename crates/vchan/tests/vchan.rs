@@ -363,6 +363,22 @@ fn polling_reads_ask_for_no_event() {
     }
 }
 
+/// A polling call that times out has asked for an event first, so a caller that then
+/// waits on the event channel itself (as an event loop does) is woken by the peer's write.
+#[test]
+fn a_polling_call_that_times_out_has_asked_for_an_event() {
+    let (_hv, mut server, mut client) = pair(ServerConfig::new(1024, 4096));
+    server.write_all(b"x").unwrap();
+    assert_eq!(client.read(&mut [0u8; 1]), Ok(1));
+    while client.wait_event(Some(Duration::ZERO)).unwrap() {}
+    client.set_spin(1000);
+    client.set_timeout(Some(Duration::ZERO));
+    assert_eq!(client.read(&mut [0u8; 8]), Err(Error::TimedOut));
+    server.write_all(b"y").unwrap();
+    assert_eq!(client.wait_event(Some(Duration::from_secs(10))), Ok(true));
+    assert_eq!(client.try_read(&mut [0u8; 8]), Ok(1));
+}
+
 /// Blocking calls that poll before sleeping (`set_spin`) move the same bytes, both ways.
 #[test]
 fn spinning_blocking_calls_move_the_same_bytes() {
