@@ -96,7 +96,7 @@ fn disk_irq_cpu() -> Option<usize> {
     (most > 0).then_some(cpu)
 }
 
-/// Where the back end (and direct I/O) and the front end run: `UNISTACK_BLK_BACK_CPU` and
+/// Where a polling contender's back end and front end run: `UNISTACK_BLK_BACK_CPU` and
 /// `UNISTACK_BLK_FRONT_CPU` (`none`: unpinned), by default the disk's interrupt CPU for the
 /// back end and another for the front end, as in a Xen host where the back end's domain
 /// takes the disk's interrupts and the guest runs on its own vCPU.
@@ -215,6 +215,7 @@ impl Direct {
     }
 
     fn run(&mut self, p: &Pattern) -> u64 {
+        pin(None);
         let mut h = 0;
         for (i, &o) in p.offsets.iter().enumerate() {
             let buf = self.buf.buf();
@@ -238,6 +239,8 @@ impl Direct {
 /// blkfront in this thread, blkback in another.
 struct Front<B: Backend> {
     disk: Option<Disk<B>>,
+    /// Where the front end runs (`None`: anywhere).
+    cpu: Option<usize>,
     buf: Vec<u8>,
     back: Option<JoinHandle<()>>,
     _root: Option<PathBuf>,
@@ -300,8 +303,13 @@ impl<B: Backend + Send + 'static> Front<B> {
             spin: poll.back,
             ..BackConfig::default()
         };
+        let (back_cpu, front_cpu) = if poll.placed() {
+            placement()
+        } else {
+            (None, None)
+        };
         let handle = std::thread::spawn(move || {
-            pin(if poll.placed() { placement().0 } else { None });
+            pin(back_cpu);
             let mut b = Blkback::connect(back, p, img, config, T).unwrap();
             b.run().unwrap();
             // Every request the bench makes is 4 KiB-aligned: none may miss O_DIRECT.
@@ -317,6 +325,7 @@ impl<B: Backend + Send + 'static> Front<B> {
         disk.set_spin(poll.front);
         Front {
             disk: Some(disk),
+            cpu: front_cpu,
             buf: vec![0u8; size],
             back: Some(handle),
             _root: root,
@@ -324,6 +333,7 @@ impl<B: Backend + Send + 'static> Front<B> {
     }
 
     fn run(&mut self, p: &Pattern) -> u64 {
+        pin(self.cpu);
         let disk = self.disk.as_mut().unwrap();
         let mut h = 0;
         for (i, &o) in p.offsets.iter().enumerate() {
@@ -444,7 +454,6 @@ fn main() {
             }
         }
         let mut in_memory = Front::start_with(hv3.domain(1), hv3.domain(0), mem, size, None, SLEEP);
-        let (_, front_cpu) = placement();
         let out = {
             let mut g = Group::new(&title, ops);
             if smoke {
@@ -452,24 +461,13 @@ fn main() {
             } else {
                 g.budget(15, Duration::from_millis(150));
             }
-            g.add("direct pread/pwrite", || {
-                pin(None);
-                direct.run(&p)
-            });
-            g.add("blkfront→blkback, local", || {
-                pin(None);
-                local.run(&p)
-            });
-            g.add("blkfront→blkback, linux backend", || {
-                pin(None);
-                linux.run(&p)
-            });
+            g.add("direct pread/pwrite", || direct.run(&p));
+            g.add("blkfront→blkback, local", || local.run(&p));
+            g.add("blkfront→blkback, linux backend", || linux.run(&p));
             g.add("blkfront→blkback, linux backend, polling", || {
-                pin(front_cpu);
                 linux_poll.run(&p)
             });
             g.add("blkfront→blkback, local, disk in memory", || {
-                pin(None);
                 in_memory.run(&p)
             });
             g.run()

@@ -577,8 +577,8 @@ impl<B: Backend> Vchan<B> {
     /// timeout also bounds the polling; without one, polling runs its budget and the
     /// timeout bounds the sleep after it. A turn's cost depends on the CPU (the spin-loop
     /// hint is a `pause` on x86, whose length varies several-fold between generations), and
-    /// a turn in which the peer moved costs a retry of the operation too. 0 (the default, as libxenvchan) sleeps at once and spends no
-    /// CPU waiting.
+    /// a turn in which the peer moved costs a retry of the operation too. 0 (the default,
+    /// as libxenvchan) sleeps at once and spends no CPU waiting.
     pub fn set_spin(&mut self, turns: u32) {
         self.spin = turns;
     }
